@@ -1,0 +1,23 @@
+import type { Bindings, Config } from "./config";
+import type { MemoryBackend } from "./memos/backend";
+
+export interface AppVariables {
+  requestId: string;
+  config: Config;
+  backend: MemoryBackend;
+  /** Non-secret id of the caller's token, set by `requireCaller`. */
+  caller: string;
+  /** Facts for the request's log line, filled in by handlers. */
+  log: RequestLogFields;
+}
+
+export interface RequestLogFields {
+  dedupe_hit?: boolean;
+  upstream_status?: number;
+  error_code?: string;
+}
+
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: AppVariables;
+}

@@ -1,0 +1,87 @@
+/**
+ * Caller authentication. Callers hold memos-edge tokens (AUTH_TOKENS), never
+ * the MemOS key. Every form Dify and MemOS clients produce is read:
+ *   Authorization: Bearer <t> | Token <t> | Basic <t> | <t>
+ *   X-API-Key: <t>
+ *   ?key=<t>   (Dify custom tools' "api_key_query")
+ * Dify's custom-tool "basic" prefix sends the raw token without base64, and its
+ * HTTP node base64-encodes only `user:pass`; both are read.
+ */
+import { AppError } from "./errors";
+import { sha256Hex } from "./fingerprint";
+
+const SCHEMES = new Set(["bearer", "token", "basic"]);
+
+export interface Credential {
+  candidates: string[];
+  /** An Authorization header was sent but is not in any form we read. */
+  malformed: boolean;
+}
+
+export function readCredential(request: Request): Credential {
+  const candidates: string[] = [];
+  let malformed = false;
+  const header = request.headers.get("Authorization")?.trim();
+  if (header) {
+    const parts = header.split(/\s+/);
+    const [first = "", second] = parts;
+    if (parts.length === 1) {
+      candidates.push(first);
+    } else if (parts.length === 2 && second && SCHEMES.has(first.toLowerCase())) {
+      candidates.push(second);
+      if (first.toLowerCase() === "basic") candidates.push(...basicPassword(second));
+    } else {
+      malformed = true;
+    }
+  }
+  const apiKey = request.headers.get("X-API-Key")?.trim();
+  if (apiKey) candidates.push(apiKey);
+  const queryKey = new URL(request.url).searchParams.get("key")?.trim();
+  if (queryKey) candidates.push(queryKey);
+  return { candidates, malformed };
+}
+
+function basicPassword(encoded: string): string[] {
+  try {
+    const decoded = atob(encoded);
+    const colon = decoded.indexOf(":");
+    return colon >= 0 ? [decoded.slice(colon + 1)] : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Returns a stable, non-secret id for the matching token (scopes dedupe keys),
+ * or throws 401. Digests are compared with timingSafeEqual against every
+ * configured token, so timing reveals neither which token nor how much matched.
+ */
+export async function authenticate(request: Request, tokens: string[]): Promise<string> {
+  if (tokens.length === 0) {
+    throw new AppError("not_configured", "No caller tokens are configured: set the AUTH_TOKENS secret.");
+  }
+  const credential = readCredential(request);
+  if (credential.candidates.length === 0) {
+    throw new AppError(
+      "unauthorized",
+      credential.malformed
+        ? "The Authorization header is not in a form memos-edge reads; send 'Authorization: Bearer <token>'."
+        : "A caller token is required: send 'Authorization: Bearer <token>'.",
+      { malformedCredential: credential.malformed },
+    );
+  }
+  const expected = await Promise.all(tokens.map(digest));
+  let matched: number | undefined;
+  for (const candidate of credential.candidates) {
+    const given = await digest(candidate);
+    expected.forEach((token, index) => {
+      if (crypto.subtle.timingSafeEqual(given, token) && matched === undefined) matched = index;
+    });
+  }
+  if (matched === undefined) throw new AppError("unauthorized", "The caller token is not valid.");
+  return (await sha256Hex(`caller:${tokens[matched]}`)).slice(0, 16);
+}
+
+async function digest(value: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
+}

@@ -1,0 +1,104 @@
+/**
+ * Reads a request body into flat fields, whatever Dify's HTTP node or a
+ * webhook tool sent: JSON, form-urlencoded, multipart, or JSON as text/plain
+ * or with no Content-Type (raw-text bodies; older Dify sets none).
+ */
+import { AppError } from "./errors";
+
+export type Fields = Record<string, unknown>;
+
+/** Dify adds this empty part so httpx sends multipart even without files. */
+const MULTIPART_PLACEHOLDER = "__multipart_placeholder__";
+
+export const INVALID_JSON_HINT =
+  "If a Dify variable can hold quotes or backslashes, set the HTTP node's body type to x-www-form-urlencoded (same keys) instead of JSON.";
+
+export async function readFields(request: Request, maxBytes: number): Promise<Fields> {
+  const bytes = await readCapped(request, maxBytes);
+  const contentType = (request.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (bytes.byteLength === 0) return {};
+
+  if (contentType === "application/x-www-form-urlencoded") {
+    return collect(new URLSearchParams(decode(bytes)).entries());
+  }
+  if (contentType === "multipart/form-data") {
+    let form: FormData;
+    try {
+      form = await new Response(bytes, { headers: { "Content-Type": request.headers.get("Content-Type") ?? "" } }).formData();
+    } catch (error) {
+      throw new AppError("invalid_request", "The multipart body could not be read.", { cause: error });
+    }
+    const entries: [string, string][] = [];
+    for (const [name, value] of form.entries()) {
+      // Files are not memory text; the placeholder is Dify's, not the caller's.
+      if (name !== MULTIPART_PLACEHOLDER && typeof value === "string") entries.push([name, value]);
+    }
+    return collect(entries);
+  }
+  if (contentType === "" || contentType === "application/json" || contentType.endsWith("+json") || contentType.startsWith("text/")) {
+    return parseJsonObject(decode(bytes));
+  }
+  throw new AppError(
+    "unsupported_media_type",
+    `Content-Type ${contentType} is not read here; send application/json, application/x-www-form-urlencoded or multipart/form-data.`,
+  );
+}
+
+export function parseJsonObject(text: string): Fields {
+  const trimmed = text.trim();
+  if (trimmed.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch (error) {
+    const where = error instanceof SyntaxError ? ` (${error.message})` : "";
+    throw new AppError("invalid_json", `The body is not valid JSON${where}. ${INVALID_JSON_HINT}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new AppError("invalid_json", "The body must be a JSON object.");
+  }
+  return parsed as Fields;
+}
+
+/** A key sent more than once (`tags=a&tags=b`) becomes a list. */
+function collect(entries: Iterable<[string, string]>): Fields {
+  const fields: Fields = {};
+  for (const [name, value] of entries) {
+    const existing = fields[name];
+    if (existing === undefined) fields[name] = value;
+    else fields[name] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return fields;
+}
+
+function decode(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes);
+}
+
+async function readCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new AppError("payload_too_large", `The body is larger than ${maxBytes} bytes.`);
+  const declared = Number(request.headers.get("Content-Length") ?? "0");
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}

@@ -1,0 +1,71 @@
+/**
+ * Everything memos-edge reads from its environment, parsed once per request
+ * into one typed object. Nothing else reads `env` directly.
+ */
+
+/** Secrets are set with `wrangler secret put`, so `wrangler types` cannot see them. */
+export interface Secrets {
+  /** The MemOS cloud key. Absent → the embedded D1 store serves. */
+  MEMOS_API_KEY?: string;
+  /** Comma-separated caller tokens. Absent → protected routes fail closed (503). */
+  AUTH_TOKENS?: string;
+}
+
+export type Bindings = Env & Secrets;
+
+export interface Config {
+  memosBaseUrl: string;
+  /** Bare key, without a leading `Token `. */
+  memosApiKey: string | undefined;
+  authTokens: string[];
+  dedupeTtlSeconds: number;
+  /** How long a repeat waits for an in-flight identical add before answering 409. */
+  dedupeWaitMs: number;
+  addTimeoutMs: number;
+  searchTimeoutMs: number;
+  maxBodyBytes: number;
+  maxMessages: number;
+  maxMessageChars: number;
+  corsOrigins: string[];
+}
+
+export const DEFAULT_MEMOS_BASE_URL = "https://memos.memtensor.cn/api/openmem/v1";
+/** KV refuses expirationTtl below 60 s. */
+const KV_MIN_TTL_SECONDS = 60;
+
+function intVar(value: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const parsed = Number.parseInt(value ?? "", 10);
+  if (!Number.isFinite(parsed)) return fallback;
+  return Math.min(Math.max(parsed, min), max);
+}
+
+function listVar(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+const configCache = new WeakMap<object, Config>();
+
+export function readConfig(env: Bindings): Config {
+  const cached = configCache.get(env);
+  if (cached) return cached;
+  const key = env.MEMOS_API_KEY?.trim().replace(/^token\s+/i, "");
+  const config: Config = {
+    memosBaseUrl: (env.MEMOS_BASE_URL?.trim() || DEFAULT_MEMOS_BASE_URL).replace(/\/+$/, ""),
+    memosApiKey: key ? key : undefined,
+    authTokens: listVar(env.AUTH_TOKENS),
+    dedupeTtlSeconds: intVar(env.DEDUPE_TTL_SECONDS, 86_400, KV_MIN_TTL_SECONDS),
+    dedupeWaitMs: intVar(env.DEDUPE_WAIT_MS, 8_000, 0, 60_000),
+    addTimeoutMs: intVar(env.MEMOS_ADD_TIMEOUT_MS, 25_000, 100, 120_000),
+    // Dify's External Knowledge call gives up after 5 s: one search attempt plus one retry must fit.
+    searchTimeoutMs: intVar(env.MEMOS_SEARCH_TIMEOUT_MS, 2_000, 100, 30_000),
+    maxBodyBytes: intVar(env.MAX_BODY_BYTES, 262_144, 1_024, 10_485_760),
+    maxMessages: intVar(env.MAX_MESSAGES, 100, 1, 1_000),
+    maxMessageChars: intVar(env.MAX_MESSAGE_CHARS, 20_000, 100, 200_000),
+    corsOrigins: listVar(env.CORS_ORIGINS),
+  };
+  configCache.set(env, config);
+  return config;
+}

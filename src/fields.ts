@@ -1,0 +1,147 @@
+/**
+ * zod field builders for bodies that arrive as JSON, form-urlencoded or
+ * multipart. Form fields are always strings and Dify templating turns a None
+ * variable into "" (or "None"), so every field treats those as absent and
+ * coerces strings to numbers, booleans, lists and objects.
+ *
+ * `.meta({ type })` is what the OpenAPI document shows: Dify's custom tools turn
+ * the string "false" into true for boolean fields, so booleans are strings there.
+ */
+import { z } from "zod";
+
+const ABSENT = new Set(["", "none", "null", "undefined"]);
+
+export function isAbsent(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  return typeof value === "string" && ABSENT.has(value.trim().toLowerCase());
+}
+
+const absentToUndefined = (value: unknown): unknown => (isAbsent(value) ? undefined : value);
+
+const required = (field: string, expected: string) => (issue: { input: unknown }) =>
+  issue.input === undefined ? `${field} is required` : `${field} must be ${expected}`;
+
+export function requiredText(field: string, maxLength: number, description: string) {
+  return z
+    .preprocess(
+      (value) => (typeof value === "number" ? String(value) : absentToUndefined(value)),
+      z
+        .string({ error: required(field, "a string") })
+        .trim()
+        .min(1, `${field} is required`)
+        .max(maxLength, `${field} must be at most ${maxLength} characters`),
+    )
+    .meta({ type: "string", description });
+}
+
+export function optionalText(field: string, maxLength: number, description: string) {
+  return z
+    .preprocess(
+      (value) => (typeof value === "number" ? String(value) : absentToUndefined(value)),
+      z
+        .string({ error: `${field} must be a string` })
+        .max(maxLength, `${field} must be at most ${maxLength} characters`)
+        .optional(),
+    )
+    .meta({ type: "string", description });
+}
+
+export function optionalInt(field: string, min: number, max: number, description: string) {
+  return z
+    .preprocess(
+      (value) => {
+        const present = absentToUndefined(value);
+        return typeof present === "string" ? Number(present.trim()) : present;
+      },
+      z
+        .number({ error: `${field} must be a whole number` })
+        .int(`${field} must be a whole number`)
+        .min(min, `${field} must be between ${min} and ${max}`)
+        .max(max, `${field} must be between ${min} and ${max}`)
+        .optional(),
+    )
+    .meta({ type: "integer", description, minimum: min, maximum: max });
+}
+
+export function optionalNumber(field: string, min: number, max: number, description: string) {
+  return z
+    .preprocess(
+      (value) => {
+        const present = absentToUndefined(value);
+        return typeof present === "string" ? Number(present.trim()) : present;
+      },
+      z
+        .number({ error: `${field} must be a number` })
+        .min(min, `${field} must be between ${min} and ${max}`)
+        .max(max, `${field} must be between ${min} and ${max}`)
+        .optional(),
+    )
+    .meta({ type: "number", description, minimum: min, maximum: max });
+}
+
+const TRUE = new Set(["true", "1", "yes", "on"]);
+const FALSE = new Set(["false", "0", "no", "off"]);
+
+export function optionalBoolean(field: string, description: string) {
+  return z
+    .preprocess(
+      (value) => {
+        const present = absentToUndefined(value);
+        if (typeof present !== "string") return present;
+        const word = present.trim().toLowerCase();
+        if (TRUE.has(word)) return true;
+        if (FALSE.has(word)) return false;
+        return present;
+      },
+      z.boolean({ error: `${field} must be true or false` }).optional(),
+    )
+    .meta({ type: "string", enum: ["true", "false"], description });
+}
+
+/** A JSON array string, or comma-separated values, or a real array (repeated form keys arrive as one). */
+export function optionalList(field: string, maxItems: number, maxItemLength: number, description: string) {
+  return z
+    .preprocess(
+      (value) => {
+        const present = absentToUndefined(value);
+        if (typeof present !== "string") return present;
+        const text = present.trim();
+        if (text.startsWith("[")) return parseJsonOr(text, present);
+        return text
+          .split(",")
+          .map((item) => item.trim())
+          .filter((item) => item.length > 0);
+      },
+      z
+        .array(
+          z
+            .string({ error: `${field} must hold strings` })
+            .max(maxItemLength, `each ${field} item must be at most ${maxItemLength} characters`),
+          { error: `${field} must be a list (JSON array or comma-separated)` },
+        )
+        .max(maxItems, `${field} takes at most ${maxItems} items`)
+        .optional(),
+    )
+    .meta({ type: "string", description });
+}
+
+/** An object, or a JSON string of one (form bodies cannot nest). */
+export function optionalObject(field: string, description: string) {
+  return z
+    .preprocess(
+      (value) => {
+        const present = absentToUndefined(value);
+        return typeof present === "string" ? parseJsonOr(present.trim(), present) : present;
+      },
+      z.record(z.string(), z.unknown(), { error: `${field} must be a JSON object` }).optional(),
+    )
+    .meta({ type: "string", description });
+}
+
+function parseJsonOr(text: string, fallback: unknown): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return fallback;
+  }
+}

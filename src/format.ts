@@ -1,0 +1,94 @@
+/**
+ * Shapes MemOS search data (from either backend) into what no-code callers
+ * want: a flat `memories` list and a ready-to-prompt `text`.
+ */
+import { DETAIL_LISTS, type DetailListName, type MemoryKind, type MemosSearchData } from "./memos/types";
+
+export interface Memory {
+  id: string | null;
+  content: string;
+  type: MemoryKind;
+  score: number | null;
+  created_at: string | null;
+  conversation_id: string | null;
+}
+
+const HEADINGS: Record<MemoryKind, string> = {
+  fact: "Facts",
+  preference: "Preferences",
+  profile: "Profile",
+  event: "Events",
+  tool: "Tool memories",
+  skill: "Skills",
+};
+
+export const NO_MEMORIES_TEXT = "No relevant memories found.";
+
+interface Line {
+  memory: Memory;
+  line: string;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" && value.trim().length > 0 ? value.trim() : undefined;
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+/** MemOS item fields differ by list; take the first that holds text. */
+function describe(kind: MemoryKind, item: Record<string, unknown>): { content: string; line: string } | undefined {
+  if (kind === "preference") {
+    const content = str(item.preference) ?? str(item.memory_value) ?? str(item.content);
+    return content === undefined ? undefined : { content, line: `- ${content}` };
+  }
+  const value = str(item.memory_value) ?? str(item.content) ?? str(item.memory) ?? str(item.preference) ?? str(item.description);
+  if (value === undefined) return undefined;
+  const key = str(item.memory_key) ?? str(item.title) ?? str(item.name);
+  return { content: value, line: key ? `- ${key}: ${value}` : `- ${value}` };
+}
+
+function linesOf(data: MemosSearchData): Line[] {
+  const lines: Line[] = [];
+  for (const [list, kind] of Object.entries(DETAIL_LISTS) as [DetailListName, MemoryKind][]) {
+    for (const item of data[list] ?? []) {
+      const described = describe(kind, item);
+      if (!described) continue;
+      const created = num(item.create_time);
+      lines.push({
+        line: described.line,
+        memory: {
+          id: item.id === undefined || item.id === null ? null : String(item.id),
+          content: described.content,
+          type: kind,
+          score: num(item.relativity) ?? num(item.score) ?? null,
+          created_at: created === undefined ? null : new Date(created).toISOString(),
+          conversation_id: str(item.conversation_id) ?? null,
+        },
+      });
+    }
+  }
+  return lines;
+}
+
+export interface ShapedSearch {
+  memories: Memory[];
+  /** One heading per kind, one memory per line; a note when nothing matched. */
+  text: string;
+}
+
+export function shapeSearch(data: MemosSearchData): ShapedSearch {
+  const lines = linesOf(data);
+  const sections: string[] = [];
+  for (const kind of Object.values(DETAIL_LISTS)) {
+    const own = lines.filter(({ memory }) => memory.type === kind).map(({ line }) => line);
+    if (own.length > 0) sections.push(`${HEADINGS[kind]}:\n${own.join("\n")}`);
+  }
+  const note = str(data.preference_note);
+  if (note) sections.push(note);
+  return {
+    memories: lines.map(({ memory }) => memory),
+    text: sections.length > 0 ? sections.join("\n\n") : NO_MEMORIES_TEXT,
+  };
+}

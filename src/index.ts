@@ -1,0 +1,44 @@
+/**
+ * memos-edge: MemOS add and search as HTTPS webhooks for Dify and no-code tools.
+ * This file only wires; every route is listed here.
+ */
+import { Hono } from "hono";
+import { getPath } from "hono/utils/url";
+import type { AppEnv } from "./app-env";
+import { AppError, errorResponse, errorSurfaceOf } from "./errors";
+import { health } from "./handlers/health";
+import { memory } from "./handlers/memory";
+import { noteError, requestContext } from "./middleware";
+
+/**
+ * Dify appends `/retrieval` to an endpoint typed with a trailing slash, and the
+ * MemOS plugin path-joins its URL: `//` and a trailing `/` must route like the
+ * clean path (a redirect would turn Dify's POST into a body-less GET).
+ */
+function normalizedPath(request: Request): string {
+  const path = getPath(request).replace(/\/{2,}/g, "/");
+  return path.length > 1 ? path.replace(/\/$/, "") : path;
+}
+
+const app = new Hono<AppEnv>({ getPath: normalizedPath });
+
+app.use("*", requestContext);
+
+app.route("/", health); //   GET  /health
+app.route("/", memory); //   POST /v1/add, POST /v1/search
+
+app.notFound((c) => {
+  c.var.log.error_code = "not_found";
+  const error = new AppError("not_found", `No route ${c.req.method} ${normalizedPath(c.req.raw)}.`);
+  return errorResponse(error, errorSurfaceOf(normalizedPath(c.req.raw)));
+});
+
+app.onError((error, c) => {
+  const appError = noteError(c.var.log ?? {}, error);
+  if (appError.code === "internal_error") {
+    console.error(JSON.stringify({ request_id: c.var.requestId, error: String(error) }));
+  }
+  return errorResponse(appError, errorSurfaceOf(normalizedPath(c.req.raw)));
+});
+
+export default app;

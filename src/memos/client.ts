@@ -1,0 +1,162 @@
+/**
+ * HTTP client for the MemOS cloud API. Plain TypeScript: no Hono, no env.
+ * It knows MemOS's auth header, envelope and error codes, and nothing of callers.
+ */
+import { MemosError } from "./errors";
+import { memosEnvelopeSchema } from "./types";
+
+export interface MemosClientOptions {
+  baseUrl: string;
+  /** Bare key or `Token <key>`; the client always sends `Authorization: Token <key>`. */
+  apiKey: string;
+  fetch?: typeof fetch;
+}
+
+export interface CallOptions {
+  timeoutMs: number;
+  /**
+   * One quick retry on a connection error or 502/503/504. Only for calls that are
+   * safe to repeat (search); an add MemOS may have accepted is never resent blindly.
+   */
+  retryOnce?: boolean;
+}
+
+export interface MemosAnswer {
+  /** HTTP status MemOS answered. */
+  status: number;
+  message: string;
+  data: unknown;
+}
+
+const RETRYABLE_STATUS = new Set([502, 503, 504]);
+const RETRY_DELAY_MS = 100;
+/** MemOS's documented error codes (spec/memos-api.md). */
+const AUTH_CODES = new Set([40132]);
+const RATE_LIMIT_CODES = new Set([40300]);
+const MAX_MESSAGE_CHARS = 300;
+
+export class MemosClient {
+  readonly #baseUrl: string;
+  readonly #apiKey: string;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: MemosClientOptions) {
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.#apiKey = options.apiKey.trim().replace(/^token\s+/i, "");
+    // Resolved per call so a fetch replaced after construction (tests, tracing) is used.
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /** POST `{base}/{path}` and unwrap the envelope; throws MemosError on any failure. */
+  async post(path: string, body: unknown, options: CallOptions): Promise<MemosAnswer> {
+    const deadline = Date.now() + options.timeoutMs;
+    try {
+      return await this.#attempt(path, body, options.timeoutMs);
+    } catch (error) {
+      const remaining = deadline - Date.now() - RETRY_DELAY_MS;
+      if (!options.retryOnce || !isRetryable(error) || remaining < 50) throw error;
+      await sleep(RETRY_DELAY_MS);
+      return this.#attempt(path, body, remaining);
+    }
+  }
+
+  async #attempt(path: string, body: unknown, timeoutMs: number): Promise<MemosAnswer> {
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(`${this.#baseUrl}/${path}`, {
+        method: "POST",
+        headers: {
+          Authorization: `Token ${this.#apiKey}`,
+          "Content-Type": "application/json",
+          Accept: "application/json",
+        },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      if (isTimeout(error)) {
+        throw new MemosError("timeout", `MemOS did not answer within ${timeoutMs} ms`, { cause: error });
+      }
+      throw new MemosError("unavailable", "MemOS could not be reached", { cause: error });
+    }
+    return this.#interpret(response, text);
+  }
+
+  #interpret(response: Response, text: string): MemosAnswer {
+    const status = response.status;
+    const envelope = memosEnvelopeSchema.safeParse(safeJson(text));
+    const memosCode = envelope.success ? envelope.data.code : undefined;
+    const upstreamMessage = this.#redact(
+      (envelope.success ? envelope.data.message : undefined) ?? `HTTP ${status}`,
+    );
+    const details = { httpStatus: status, ...(memosCode === undefined ? {} : { memosCode }) };
+
+    if (status === 401 || status === 403 || (memosCode !== undefined && AUTH_CODES.has(memosCode))) {
+      throw new MemosError("auth", `MemOS refused the configured API key (${upstreamMessage})`, details);
+    }
+    if (status === 429 || (memosCode !== undefined && RATE_LIMIT_CODES.has(memosCode))) {
+      const retryAfter = parseRetryAfter(response.headers.get("Retry-After"));
+      throw new MemosError("rate_limited", `MemOS rate limit reached (${upstreamMessage})`, {
+        ...details,
+        ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+      });
+    }
+    if (status >= 500) {
+      throw new MemosError("unavailable", `MemOS answered HTTP ${status}`, details);
+    }
+    if (!envelope.success) {
+      throw new MemosError("bad_response", `MemOS answered HTTP ${status} with a body that is not its JSON envelope`, details);
+    }
+    const code = envelope.data.code;
+    // Some MemOS deployments answer code 200 for success.
+    if (code === 0 || code === 200) {
+      if (status >= 400) throw new MemosError("bad_response", `MemOS answered HTTP ${status}`, details);
+      return { status, message: envelope.data.message ?? "ok", data: envelope.data.data };
+    }
+    if (code >= 40000 && code < 50000) {
+      throw new MemosError("rejected", upstreamMessage, details);
+    }
+    throw new MemosError("unavailable", `MemOS failed with code ${code} (${upstreamMessage})`, details);
+  }
+
+  /** MemOS error messages may echo the credential; nothing of it may reach a caller or a log. */
+  #redact(message: string): string {
+    let clean = message;
+    if (this.#apiKey.length > 0) clean = clean.split(this.#apiKey).join("[redacted]");
+    return clean.length > MAX_MESSAGE_CHARS ? `${clean.slice(0, MAX_MESSAGE_CHARS)}…` : clean;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+}
+
+function isRetryable(error: unknown): boolean {
+  if (!(error instanceof MemosError)) return false;
+  if (error.kind === "timeout") return false;
+  if (error.kind !== "unavailable") return false;
+  return error.httpStatus === undefined || RETRYABLE_STATUS.has(error.httpStatus);
+}
+
+function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

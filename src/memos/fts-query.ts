@@ -1,0 +1,59 @@
+/**
+ * Turns a free-text query into a safe FTS5 plan for the trigram index.
+ * Every term is emitted as a quoted phrase, so characters FTS5 reads as syntax
+ * (`"`, `*`, `-`, `OR`, parentheses, `:`) are only ever searched for as text.
+ */
+
+export interface QueryPlan {
+  /** FTS5 MATCH expression of OR-ed phrases, or null when no term is long enough for trigrams. */
+  match: string | null;
+  /** Terms shorter than a trigram (e.g. two-character Chinese words), searched with LIKE instead. */
+  shortTerms: string[];
+}
+
+const TRIGRAM = 3;
+/** Bounds the SQL a single query can produce. */
+const MAX_TERMS = 48;
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+const SEPARATORS = /[\s\p{P}]+/u;
+
+export function planQuery(query: string): QueryPlan {
+  const phrases = new Set<string>();
+  const shortTerms = new Set<string>();
+  for (const token of query.normalize("NFKC").toLowerCase().split(SEPARATORS)) {
+    const chars = [...token];
+    if (chars.length === 0) continue;
+    if (chars.length < TRIGRAM) {
+      // One Latin letter matches nearly everything; one CJK character is a word.
+      if (chars.length === 2 || CJK.test(token)) shortTerms.add(token);
+      continue;
+    }
+    if (CJK.test(token) && chars.length > TRIGRAM) {
+      // Chinese is written without spaces: a run is a sentence, so match its trigrams
+      // and let bm25 rank documents that share more of them.
+      for (let i = 0; i + TRIGRAM <= chars.length; i++) phrases.add(chars.slice(i, i + TRIGRAM).join(""));
+    } else {
+      phrases.add(token);
+    }
+  }
+  const terms = [...phrases].slice(0, MAX_TERMS);
+  return {
+    match: terms.length > 0 ? terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(" OR ") : null,
+    shortTerms: [...shortTerms].slice(0, MAX_TERMS),
+  };
+}
+
+/** Escapes LIKE wildcards; pair with `ESCAPE '\'`. */
+export function likePattern(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+}
+
+/** bm25 is unbounded and negative-is-better; map it to a 0–1 score that keeps the order. */
+export function scoreFromBm25(rank: number): number {
+  const strength = Math.max(0, -rank);
+  return round(strength / (strength + 1));
+}
+
+export function round(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}

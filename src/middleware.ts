@@ -1,0 +1,54 @@
+/** Request-scoped wiring shared by every route. */
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "./app-env";
+import { authenticate } from "./auth";
+import { backendFor } from "./backend";
+import { readConfig } from "./config";
+import { AppError, toAppError } from "./errors";
+
+/** Sets the request id, the parsed config and the backend, and writes one JSON log line per request. */
+export const requestContext = createMiddleware<AppEnv>(async function requestContext(c, next) {
+  const started = Date.now();
+  const incoming = c.req.header("X-Request-Id");
+  const requestId = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : crypto.randomUUID();
+  const config = readConfig(c.env);
+  c.set("requestId", requestId);
+  c.set("config", config);
+  c.set("backend", backendFor(c.env, config));
+  c.set("log", {});
+  await next();
+  c.header("X-Request-Id", requestId);
+  // Tokens, keys and message contents never reach this line.
+  console.log(
+    JSON.stringify({
+      request_id: requestId,
+      method: c.req.method,
+      route: c.req.routePath,
+      status: c.res.status,
+      duration_ms: Date.now() - started,
+      backend: c.var.backend.kind,
+      ...c.var.log,
+    }),
+  );
+});
+
+/** Checks the caller token on protected routes (see auth.ts for the accepted forms). */
+export const requireCaller = createMiddleware<AppEnv>(async function requireCaller(c, next) {
+  c.set("caller", await authenticate(c.req.raw, c.var.config.authTokens));
+  await next();
+});
+
+/** Answers 405 with `Allow` for a known path asked with another method. */
+export function methodNotAllowed(...allow: string[]) {
+  return createMiddleware<AppEnv>(async function methodNotAllowed(c) {
+    throw new AppError("method_not_allowed", `${c.req.method} is not allowed here; use ${allow.join(" or ")}.`, { allow });
+  });
+}
+
+/** Notes an error's facts for the log line, without its message (which may quote input). */
+export function noteError(log: AppEnv["Variables"]["log"], error: unknown): AppError {
+  const appError = toAppError(error);
+  log.error_code = appError.code;
+  if (appError.upstreamStatus !== undefined) log.upstream_status = appError.upstreamStatus;
+  return appError;
+}

@@ -1,0 +1,114 @@
+/**
+ * Turns a validated `/v1` request into the MemOS request both backends take.
+ * Pure: no I/O, no Hono.
+ */
+import { throwInvalid } from "./validate";
+import type { MemosAddRequest, MemosMessage, MemosSearchRequest } from "./memos/types";
+import { DEFAULT_TOP_K, type AddRequest, type MessageInput, type SearchRequest } from "./schemas";
+
+export const DEFAULT_SOURCE = "memos-edge";
+
+export interface MessageLimits {
+  maxMessages: number;
+  maxMessageChars: number;
+}
+
+/** Stamps `chat_time` as the MemOS plugin does; callers' own times are kept. */
+export function normalizeMessages(messages: MessageInput[], limits: MessageLimits, now = new Date()): MemosMessage[] {
+  if (messages.length === 0) throwInvalid("messages, user_message or assistant_message is required", "messages");
+  if (messages.length > limits.maxMessages) {
+    throwInvalid(`at most ${limits.maxMessages} messages per add (got ${messages.length})`, "messages");
+  }
+  const stamp = now.toISOString();
+  return messages.map((message, index) => {
+    const length = typeof message.content === "string" ? message.content.length : JSON.stringify(message.content).length;
+    if (length > limits.maxMessageChars) {
+      throwInvalid(`messages[${index}] is ${length} characters; at most ${limits.maxMessageChars} per message`, "messages");
+    }
+    const out: MemosMessage = { ...message, role: message.role, content: message.content, chat_time: message.chat_time ?? stamp };
+    for (const key of ["role_id", "role_name"] as const) if (out[key] === undefined) delete out[key];
+    return out;
+  });
+}
+
+export interface BuiltAdd {
+  request: MemosAddRequest;
+  idempotencyKey: string | undefined;
+}
+
+export function buildAddRequest(input: AddRequest, limits: MessageLimits): BuiltAdd {
+  const {
+    messages,
+    user_message,
+    assistant_message,
+    user_messages,
+    ai_messages,
+    idempotency_key,
+    source,
+    ...passthrough
+  } = input;
+  const collected: MessageInput[] = [...(messages ?? [])];
+  const said = user_message ?? user_messages;
+  const answered = assistant_message ?? ai_messages;
+  if (said !== undefined) collected.push({ role: "user", content: said });
+  if (answered !== undefined) collected.push({ role: "assistant", content: answered });
+  const request: MemosAddRequest = {
+    ...dropUndefined(passthrough),
+    messages: normalizeMessages(collected, limits),
+    source: source ?? DEFAULT_SOURCE,
+  };
+  return { request, idempotencyKey: idempotency_key };
+}
+
+export interface BuiltSearch {
+  request: MemosSearchRequest;
+  /** Said in the answer rather than refused (e.g. top_k above what the backend serves). */
+  warnings: string[];
+}
+
+export function buildSearchRequest(input: SearchRequest, maxLimit: number): BuiltSearch {
+  const { top_k, agent_id, app_id, tags, filter, include_preference, source, ...passthrough } = input;
+  const warnings: string[] = [];
+  const wanted = top_k ?? DEFAULT_TOP_K;
+  const limit = Math.min(wanted, maxLimit);
+  if (limit < wanted) warnings.push(`top_k ${wanted} is above the backend's maximum of ${maxLimit}; ${limit} used`);
+
+  const conditions: Record<string, unknown>[] = [];
+  if (agent_id !== undefined) conditions.push({ agent_id });
+  if (app_id !== undefined) conditions.push({ app_id });
+  for (const tag of tags ?? []) conditions.push({ tags: { contains: tag } });
+
+  const request: MemosSearchRequest = {
+    ...dropUndefined(passthrough),
+    query: input.query,
+    memory_limit_number: limit,
+    include_preference: include_preference ?? true,
+    source: source ?? DEFAULT_SOURCE,
+  };
+  const merged = mergeFilter(filter, conditions);
+  if (merged !== undefined) request.filter = merged;
+  return { request, warnings };
+}
+
+/**
+ * MemOS filters hold `and`/`or` lists at the root. Our conditions are AND-ed
+ * onto the caller's: appended to its `and` list, or wrapping its `or`.
+ */
+export function mergeFilter(
+  filter: Record<string, unknown> | undefined,
+  conditions: Record<string, unknown>[],
+): Record<string, unknown> | undefined {
+  if (conditions.length === 0) return filter;
+  if (filter === undefined) return { and: conditions };
+  const { and, ...rest } = filter;
+  const existing = Array.isArray(and) ? and : [];
+  if (Object.keys(rest).length === 0) return { and: [...existing, ...conditions] };
+  return { and: [...existing, ...conditions, rest] };
+}
+
+type Defined<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
+
+/** Absent optional fields are left out of the MemOS body rather than sent as null. */
+function dropUndefined<T extends Record<string, unknown>>(value: T): Defined<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Defined<T>;
+}

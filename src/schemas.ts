@@ -1,0 +1,136 @@
+/**
+ * Request schemas of the `/v1` routes: the single source of the validation,
+ * the TypeScript types and the OpenAPI document (`/openapi.json`).
+ */
+import { z } from "zod";
+import {
+  isAbsent,
+  optionalBoolean,
+  optionalInt,
+  optionalList,
+  optionalNumber,
+  optionalObject,
+  optionalText,
+  requiredText,
+} from "./fields";
+import { MEMOS_ROLES } from "./memos/types";
+
+/** MemOS refuses ids longer than this (codes 40010/40011); we refuse first, naming the field. */
+export const MAX_ID_LENGTH = 100;
+/** MemOS's group-chat limit. */
+export const MAX_GROUP_USERS = 20;
+/** Static ceiling; the configured MAX_MESSAGE_CHARS (lower) is checked when building the add. */
+const MAX_TEXT = 200_000;
+export const MAX_TOP_K = 50;
+export const DEFAULT_TOP_K = 10;
+
+const messageSchema = z.looseObject({
+  role: z.enum(MEMOS_ROLES, { error: `role must be one of ${MEMOS_ROLES.join(", ")}` }),
+  content: z.union([z.string().min(1, "content must not be empty"), z.array(z.unknown()).min(1)], {
+    error: "content must be a non-empty string or a list of parts",
+  }),
+  chat_time: optionalText("chat_time", 64, "When the message was said (ISO 8601)."),
+  role_id: optionalText("role_id", MAX_ID_LENGTH, "Speaker id in a group chat."),
+  role_name: optionalText("role_name", MAX_ID_LENGTH, "Speaker name in a group chat."),
+});
+export type MessageInput = z.infer<typeof messageSchema>;
+
+/** An array, a JSON string of one, or plain text (one user message) — every form the MemOS plugin takes. */
+export const messagesField = z
+  .preprocess(
+    (value) => {
+      if (isAbsent(value)) return undefined;
+      if (typeof value !== "string") return value;
+      const text = value.trim();
+      if (text.startsWith("[")) {
+        try {
+          const parsed: unknown = JSON.parse(text);
+          if (Array.isArray(parsed)) return parsed;
+        } catch {
+          // Not JSON after all: the text is the message.
+        }
+      }
+      return [{ role: "user", content: value }];
+    },
+    z.array(messageSchema, { error: "messages must be a list of {role, content}" }).optional(),
+  )
+  .meta({
+    type: "string",
+    description:
+      'The conversation: a JSON array of {"role": "user"|"assistant"|"system", "content": "..."}, or plain text stored as one user message.',
+  });
+
+const userIdsField = z
+  .preprocess(
+    (value) => {
+      if (isAbsent(value)) return undefined;
+      if (typeof value === "number") return String(value);
+      if (typeof value === "string" && value.trim().startsWith("[")) {
+        try {
+          return JSON.parse(value) as unknown;
+        } catch {
+          return value;
+        }
+      }
+      return value;
+    },
+    z.union(
+      [
+        z.string().trim().min(1, "user_id is required").max(MAX_ID_LENGTH, `user_id must be at most ${MAX_ID_LENGTH} characters`),
+        z
+          .array(z.string().min(1).max(MAX_ID_LENGTH, `each user_id must be at most ${MAX_ID_LENGTH} characters`))
+          .min(1, "user_id is required")
+          .max(MAX_GROUP_USERS, `user_id takes at most ${MAX_GROUP_USERS} ids`),
+      ],
+      { error: (issue) => (issue.input === undefined ? "user_id is required" : "user_id must be a string or a list of strings") },
+    ),
+  )
+  .meta({
+    type: "string",
+    description: `Whose memory this is (at most ${MAX_ID_LENGTH} characters). For a group chat, a JSON array of up to ${MAX_GROUP_USERS} ids.`,
+  });
+
+const idempotencyKeyField = optionalText(
+  "idempotency_key",
+  200,
+  "Makes retries safe: the same key adds once. In Dify use {{#sys.workflow_run_id#}}. The Idempotency-Key header does the same.",
+);
+
+export const addRequestSchema = z.object({
+  user_id: userIdsField,
+  conversation_id: optionalText("conversation_id", MAX_ID_LENGTH, "Groups the messages of one conversation. MemOS makes one up when absent."),
+  messages: messagesField,
+  user_message: optionalText("user_message", MAX_TEXT, "What the user said (added before assistant_message)."),
+  assistant_message: optionalText("assistant_message", MAX_TEXT, "What the assistant answered."),
+  user_messages: optionalText("user_messages", MAX_TEXT, "Same as user_message (the MemOS plugin 0.0.4 name)."),
+  ai_messages: optionalText("ai_messages", MAX_TEXT, "Same as assistant_message (the MemOS plugin 0.0.4 name)."),
+  idempotency_key: idempotencyKeyField,
+  agent_id: optionalText("agent_id", MAX_ID_LENGTH, "Keeps memories of different agents of one user apart."),
+  app_id: optionalText("app_id", MAX_ID_LENGTH, "The app the memory belongs to."),
+  tags: optionalList("tags", 50, 100, "Tags for the memory: comma-separated or a JSON array."),
+  info: optionalObject("info", "Custom fields as a JSON object (string, number or string-list values)."),
+  allow_public: optionalBoolean("allow_public", "Whether the memory may be public (MemOS default false)."),
+  allow_knowledgebase_ids: optionalList("allow_knowledgebase_ids", 50, 100, "Knowledge bases the memory may be written to."),
+  async_mode: optionalBoolean("async_mode", "MemOS extracts memories in the background (default true)."),
+  allow_memory_view: optionalBoolean("allow_memory_view", "Let MemOS build memory views from this add."),
+  source: optionalText("source", 100, "Who wrote the memory (default memos-edge)."),
+});
+export type AddRequest = z.infer<typeof addRequestSchema>;
+
+export const searchRequestSchema = z.object({
+  user_id: requiredText("user_id", MAX_ID_LENGTH, "Whose memory to search."),
+  query: requiredText("query", MAX_TEXT, "What to recall, usually the user's latest message."),
+  conversation_id: optionalText("conversation_id", MAX_ID_LENGTH, "Only this conversation's memories."),
+  top_k: optionalInt("top_k", 1, MAX_TOP_K, `How many memories at most (default ${DEFAULT_TOP_K}; MemOS serves at most 25).`),
+  agent_id: optionalText("agent_id", MAX_ID_LENGTH, "Only this agent's memories."),
+  app_id: optionalText("app_id", MAX_ID_LENGTH, "Only this app's memories."),
+  tags: optionalList("tags", 20, 100, "Only memories carrying each of these tags: comma-separated or a JSON array."),
+  filter: optionalObject("filter", 'A MemOS filter as a JSON object, e.g. {"and": [{"tags": {"contains": "travel"}}]}.'),
+  include_memory_view: optionalList("include_memory_view", 10, 40, "MemOS views to include: detail_factual, preference, skill, profile, event, tool_memory."),
+  include_preference: optionalBoolean("include_preference", "Also recall preferences (default true)."),
+  preference_limit_number: optionalInt("preference_limit_number", 0, 25, "How many preferences at most."),
+  relativity: optionalNumber("relativity", 0, 1, "Minimum relevance, 0 to 1 (0 turns the threshold off)."),
+  knowledgebase_ids: optionalList("knowledgebase_ids", 50, 100, "Knowledge bases to search as well."),
+  source: optionalText("source", 100, "Who is asking (default memos-edge)."),
+});
+export type SearchRequest = z.infer<typeof searchRequestSchema>;

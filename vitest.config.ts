@@ -1,0 +1,27 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("./migrations");
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            // Test-only values; the MemOS key is set per test where the cloud backend is wanted.
+            AUTH_TOKENS: "test-token,second-token",
+            TEST_MIGRATIONS: migrations,
+          },
+          // Any outbound request a test did not mock answers 599, never the network.
+          outboundService: () => new Response("unmocked outbound request", { status: 599 }),
+        },
+      }),
+    ],
+    test: {
+      setupFiles: ["./test/setup.ts"],
+      // The Worker logs one JSON line per request; show logs only for failing tests.
+      silent: "passed-only",
+    },
+  };
+});
