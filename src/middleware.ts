@@ -18,6 +18,9 @@ export const requestContext = createMiddleware<AppEnv>(async function requestCon
   c.set("log", {});
   await next();
   c.header("X-Request-Id", requestId);
+  // Dify decodes by the declared charset and guesses without one.
+  const type = c.res.headers.get("Content-Type");
+  if (type?.startsWith("application/json") && !/charset=/i.test(type)) c.header("Content-Type", `${type}; charset=utf-8`);
   // Tokens, keys and message contents never reach this line.
   console.log(
     JSON.stringify({

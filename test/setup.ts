@@ -1,9 +1,16 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeAll, vi } from "vitest";
+import { afterEach, beforeAll, beforeEach, vi } from "vitest";
 
 beforeAll(async () => {
   await applyD1Migrations(env.MEMORY_DB, env.TEST_MIGRATIONS);
+});
+
+// The pool isolates storage per test file; each test starts from empty KV and D1 too.
+beforeEach(async () => {
+  const { keys } = await env.DEDUPE.list();
+  await Promise.all(keys.map((key) => env.DEDUPE.delete(key.name)));
+  await env.MEMORY_DB.exec("DELETE FROM memories");
 });
 
 afterEach(() => {

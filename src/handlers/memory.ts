@@ -55,7 +55,7 @@ memory.post("/v1/search", async (c) => {
   const { request, warnings } = buildSearchRequest(input, backend.maxSearchLimit);
   const { data } = await backend.search(request);
   const { memories, text } = shapeSearch(data);
-  if (wantsText(c)) return c.text(text);
+  if (wantsText(c)) return c.body(text, 200, { "Content-Type": "text/plain; charset=utf-8" });
   return c.json({ ok: true, text, memories, count: memories.length, ...(warnings.length > 0 ? { warnings } : {}) });
 });
 

@@ -5,6 +5,8 @@
  */
 
 export interface QueryPlan {
+  /** Terms of at least trigram length, lower-cased (what `match` searches for). */
+  terms: string[];
   /** FTS5 MATCH expression of OR-ed phrases, or null when no term is long enough for trigrams. */
   match: string | null;
   /** Terms shorter than a trigram (e.g. two-character Chinese words), searched with LIKE instead. */
@@ -38,6 +40,7 @@ export function planQuery(query: string): QueryPlan {
   }
   const terms = [...phrases].slice(0, MAX_TERMS);
   return {
+    terms,
     match: terms.length > 0 ? terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(" OR ") : null,
     shortTerms: [...shortTerms].slice(0, MAX_TERMS),
   };
@@ -48,10 +51,20 @@ export function likePattern(term: string): string {
   return `%${term.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
 }
 
-/** bm25 is unbounded and negative-is-better; map it to a 0–1 score that keeps the order. */
-export function scoreFromBm25(rank: number): number {
-  const strength = Math.max(0, -rank);
-  return round(strength / (strength + 1));
+/** Folds text the way `planQuery` folds queries, so terms can be looked up in it. */
+export function foldText(text: string): string {
+  return text.normalize("NFKC").toLowerCase();
+}
+
+/**
+ * A 0–1 score that means the same in a table of ten rows or ten million:
+ * mostly the share of the query's terms the memory contains, plus bm25
+ * relative to the best hit. (Raw bm25 is unbounded, and on a small table its
+ * IDF is near zero, so it cannot be a score by itself.)
+ */
+export function relevance(coverage: number, rank: number, bestRank: number): number {
+  const relative = bestRank < 0 ? Math.min(1, rank / bestRank) : 1;
+  return round(0.8 * coverage + 0.2 * relative);
 }
 
 export function round(value: number): number {

@@ -4,7 +4,7 @@
  * It stores each message as a memory; it does not extract facts or preferences.
  */
 import type { MemoryBackend } from "./backend";
-import { likePattern, planQuery, round, scoreFromBm25 } from "./fts-query";
+import { foldText, likePattern, planQuery, relevance, round } from "./fts-query";
 import type {
   BackendResult,
   MemosAddData,
@@ -18,6 +18,8 @@ import type {
 const DEFAULT_LIMIT = 9;
 export const LOCAL_MAX_SEARCH_LIMIT = 50;
 const LOCAL_MEMORY_TYPE = "LongTermMemory";
+/** bm25 orders candidates; the final order is by relevance, so look a little past the limit. */
+const CANDIDATE_FACTOR = 4;
 
 interface MemoryRow {
   id: string;
@@ -108,15 +110,20 @@ export class LocalBackend implements MemoryBackend {
     }
 
     const columns = "m.id, m.conversation_id, m.agent_id, m.app_id, m.role, m.content, m.tags, m.created_at";
-    let rows: MemoryRow[] = [];
-    let score: (row: MemoryRow) => number;
+    const candidates = limit * CANDIDATE_FACTOR;
+    let scored: { row: MemoryRow; relativity: number }[] = [];
     if (plan.match !== null) {
       const sql = `SELECT ${columns}, bm25(memories_fts) AS rank
         FROM memories_fts JOIN memories m ON m.rowid = memories_fts.rowid
         WHERE memories_fts MATCH ? AND ${where.join(" AND ")}
         ORDER BY rank ASC, m.created_at DESC, m.rowid DESC LIMIT ?`;
-      rows = (await this.#db.prepare(sql).bind(plan.match, ...params, limit).all<MemoryRow>()).results;
-      score = (row) => scoreFromBm25(row.rank);
+      const rows = (await this.#db.prepare(sql).bind(plan.match, ...params, candidates).all<MemoryRow>()).results;
+      const bestRank = rows[0]?.rank ?? 0;
+      scored = rows.map((row) => {
+        const content = foldText(row.content);
+        const coverage = plan.terms.filter((term) => content.includes(term)).length / plan.terms.length;
+        return { row, relativity: relevance(coverage, row.rank, bestRank) };
+      });
     } else if (plan.shortTerms.length > 0) {
       // Below trigram length the index cannot help; count matching terms instead.
       const hits = plan.shortTerms.map(() => "(m.content LIKE ? ESCAPE '\\')");
@@ -125,15 +132,15 @@ export class LocalBackend implements MemoryBackend {
         WHERE ${where.join(" AND ")} AND (${hits.join(" OR ")})
         ORDER BY rank DESC, m.created_at DESC, m.rowid DESC LIMIT ?`;
       const patterns = plan.shortTerms.map(likePattern);
-      rows = (await this.#db.prepare(sql).bind(...patterns, ...params, ...patterns, limit).all<MemoryRow>()).results;
-      score = (row) => round(row.rank / plan.shortTerms.length);
-    } else {
-      score = () => 0;
+      const rows = (await this.#db.prepare(sql).bind(...patterns, ...params, ...patterns, candidates).all<MemoryRow>()).results;
+      scored = rows.map((row) => ({ row, relativity: round(row.rank / plan.shortTerms.length) }));
     }
 
-    const memories = rows
-      .map((row) => ({ row, relativity: score(row) }))
+    // Stable sort: among equal scores the SQL order (newest first) stands.
+    scored.sort((a, b) => b.relativity - a.relativity);
+    const memories = scored
       .filter(({ relativity }) => relativity >= threshold)
+      .slice(0, limit)
       .map(({ row, relativity }) => ({
         id: row.id,
         memory_key: row.role,
