@@ -27,6 +27,8 @@ export const NO_MEMORIES_TEXT = "No relevant memories found.";
 interface Line {
   memory: Memory;
   line: string;
+  /** MemOS's short name for the memory (`memory_key`), when it has one. */
+  title: string | undefined;
 }
 
 function str(value: unknown): string | undefined {
@@ -38,15 +40,18 @@ function num(value: unknown): number | undefined {
 }
 
 /** MemOS item fields differ by list; take the first that holds text. */
-function describe(kind: MemoryKind, item: Record<string, unknown>): { content: string; line: string } | undefined {
+function describe(
+  kind: MemoryKind,
+  item: Record<string, unknown>,
+): { content: string; line: string; title: string | undefined } | undefined {
   if (kind === "preference") {
     const content = str(item.preference) ?? str(item.memory_value) ?? str(item.content);
-    return content === undefined ? undefined : { content, line: `- ${content}` };
+    return content === undefined ? undefined : { content, line: `- ${content}`, title: str(item.preference_type) };
   }
   const value = str(item.memory_value) ?? str(item.content) ?? str(item.memory) ?? str(item.preference) ?? str(item.description);
   if (value === undefined) return undefined;
   const key = str(item.memory_key) ?? str(item.title) ?? str(item.name);
-  return { content: value, line: key ? `- ${key}: ${value}` : `- ${value}` };
+  return { content: value, line: key ? `- ${key}: ${value}` : `- ${value}`, title: key };
 }
 
 function linesOf(data: MemosSearchData): Line[] {
@@ -58,6 +63,7 @@ function linesOf(data: MemosSearchData): Line[] {
       const created = num(item.create_time);
       lines.push({
         line: described.line,
+        title: described.title,
         memory: {
           id: item.id === undefined || item.id === null ? null : String(item.id),
           content: described.content,
@@ -74,6 +80,8 @@ function linesOf(data: MemosSearchData): Line[] {
 
 export interface ShapedSearch {
   memories: Memory[];
+  /** Parallel to `memories`: MemOS's short name for each, where it has one. */
+  titles: (string | undefined)[];
   /** One heading per kind, one memory per line; a note when nothing matched. */
   text: string;
 }
@@ -89,6 +97,7 @@ export function shapeSearch(data: MemosSearchData): ShapedSearch {
   if (note) sections.push(note);
   return {
     memories: lines.map(({ memory }) => memory),
+    titles: lines.map(({ title }) => title),
     text: sections.length > 0 ? sections.join("\n\n") : NO_MEMORIES_TEXT,
   };
 }

@@ -6,8 +6,11 @@ import { Hono } from "hono";
 import { getPath } from "hono/utils/url";
 import type { AppEnv } from "./app-env";
 import { AppError, errorResponse, errorSurfaceOf } from "./errors";
+import { dify } from "./handlers/dify";
 import { health } from "./handlers/health";
 import { memory } from "./handlers/memory";
+import { memosCompat } from "./handlers/memos-compat";
+import { openapi } from "./handlers/openapi";
 import { noteError, requestContext } from "./middleware";
 
 /**
@@ -24,8 +27,11 @@ const app = new Hono<AppEnv>({ getPath: normalizedPath });
 
 app.use("*", requestContext);
 
-app.route("/", health); //   GET  /health
-app.route("/", memory); //   POST /v1/add, POST /v1/search
+app.route("/", health); //      GET  /health
+app.route("/", openapi); //     GET  /openapi.json (Dify custom tool)
+app.route("/", memory); //      POST /v1/add, POST /v1/search
+app.route("/", dify); //        POST /dify/retrieval (External Knowledge), POST /dify/extension (API extension)
+app.route("/", memosCompat); // POST /api/openmem/v1/add/message, POST /api/openmem/v1/search/memory (MemOS drop-in)
 
 app.notFound((c) => {
   c.var.log.error_code = "not_found";

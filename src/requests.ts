@@ -109,6 +109,6 @@ export function mergeFilter(
 type Defined<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
 
 /** Absent optional fields are left out of the MemOS body rather than sent as null. */
-function dropUndefined<T extends Record<string, unknown>>(value: T): Defined<T> {
+export function dropUndefined<T extends Record<string, unknown>>(value: T): Defined<T> {
   return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Defined<T>;
 }
