@@ -9,11 +9,12 @@
  */
 import { z } from "zod";
 
-const ABSENT = new Set(["", "none", "null", "undefined"]);
+/** What Dify renders for an empty or None variable: `""` (segment text) or `"None"` (Python `str`). */
+const ABSENT = new Set(["", "None"]);
 
 export function isAbsent(value: unknown): boolean {
   if (value === undefined || value === null) return true;
-  return typeof value === "string" && ABSENT.has(value.trim().toLowerCase());
+  return typeof value === "string" && ABSENT.has(value.trim());
 }
 
 const absentToUndefined = (value: unknown): unknown => (isAbsent(value) ? undefined : value);
