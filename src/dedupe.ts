@@ -50,8 +50,18 @@ export interface Outcome<T> {
   replayed: boolean;
 }
 
-/** Attempts in flight in this isolate; concurrent repeats join them instead of racing KV. */
-const inFlight = new Map<string, Promise<{ fingerprint: string; result: unknown }>>();
+interface Settled {
+  fingerprint: string;
+  result: unknown;
+  replayed: boolean;
+}
+
+/** Adds in flight in this isolate, by storage key; concurrent repeats join them instead of racing KV. */
+const inFlight = new Map<string, Promise<Settled>>();
+
+/** A repeat whose joined attempt failed tries the add itself once; past that it reports the failure. */
+const MAX_TAKEOVERS = 1;
+
 
 export class Deduper {
   readonly #kv: KVNamespace;
@@ -70,63 +80,63 @@ export class Deduper {
   async run<T>(key: DedupeKey, attempt: () => Promise<T>): Promise<Outcome<T>> {
     const storageKey = await Deduper.storageKey(key);
     const waitUntil = Date.now() + this.#options.waitMs;
+    let takeovers = 0;
     for (;;) {
-      const local = inFlight.get(storageKey);
-      if (local) {
+      const joined = inFlight.get(storageKey);
+      if (joined) {
+        let settled: Settled;
         try {
-          const settled = await local;
-          this.#assertSameBody(settled.fingerprint, key.fingerprint);
-          return { result: settled.result as T, replayed: true };
+          settled = await joined;
         } catch (error) {
-          if (error instanceof AppError && error.code === "idempotency_key_reused") throw error;
-          // The attempt we joined failed; nothing was remembered, so try it ourselves.
+          // 409 and 422 hold for the repeat as much as for the first; an upstream failure left
+          // nothing remembered, so the repeat takes the add over, once.
+          if (error instanceof AppError) throw error;
+          if (takeovers++ >= MAX_TAKEOVERS) throw error;
+          if (inFlight.get(storageKey) === joined) inFlight.delete(storageKey);
           continue;
         }
+        this.#assertSameBody(settled.fingerprint, key.fingerprint);
+        return { result: settled.result as T, replayed: true };
       }
-
-      const record = await this.#read<T>(storageKey);
-      if (record?.state === "done") {
-        this.#assertSameBody(record.fingerprint, key.fingerprint);
-        return { result: record.result, replayed: true };
+      // Registered before any await, so concurrent repeats in this isolate join instead of racing KV.
+      const own = this.#settle(storageKey, key.fingerprint, attempt, waitUntil);
+      inFlight.set(storageKey, own);
+      try {
+        const settled = await own;
+        return { result: settled.result as T, replayed: settled.replayed };
+      } finally {
+        if (inFlight.get(storageKey) === own) inFlight.delete(storageKey);
       }
-      if (record?.state === "pending" && Date.now() - record.started_at < this.#options.staleAfterMs) {
-        this.#assertSameBody(record.fingerprint, key.fingerprint);
-        if (Date.now() >= waitUntil) {
-          throw new AppError(
-            "add_in_progress",
-            "An identical add is still in progress; retry shortly to get its result.",
-            { retryAfter: 1 },
-          );
-        }
-        await sleep(POLL_INTERVAL_MS);
-        continue;
-      }
-      return this.#claim(storageKey, key.fingerprint, attempt);
     }
   }
 
-  async #claim<T>(storageKey: string, fingerprint: string, attempt: () => Promise<T>): Promise<Outcome<T>> {
-    const running = (async () => {
-      try {
-        await this.#write(storageKey, { state: "pending", fingerprint, started_at: Date.now() }, PENDING_TTL_SECONDS);
-        const result = await attempt();
-        await this.#write(
-          storageKey,
-          { state: "done", fingerprint, completed_at: Date.now(), result },
-          this.#options.ttlSeconds,
-        );
-        return { fingerprint, result: result as unknown };
-      } catch (error) {
-        await this.#delete(storageKey);
-        throw error;
-      } finally {
-        // Before the promise settles, so joiners that retry see the slot free.
-        inFlight.delete(storageKey);
+  /** Replays a remembered add, waits for one running elsewhere, or makes it. */
+  async #settle(storageKey: string, fingerprint: string, attempt: () => Promise<unknown>, waitUntil: number): Promise<Settled> {
+    for (;;) {
+      const record = await this.#read(storageKey);
+      if (record?.state === "done") {
+        this.#assertSameBody(record.fingerprint, fingerprint);
+        return { fingerprint: record.fingerprint, result: record.result, replayed: true };
       }
-    })();
-    inFlight.set(storageKey, running);
-    const settled = await running;
-    return { result: settled.result as T, replayed: false };
+      if (record?.state !== "pending" || Date.now() - record.started_at >= this.#options.staleAfterMs) break;
+      this.#assertSameBody(record.fingerprint, fingerprint);
+      if (Date.now() >= waitUntil) {
+        throw new AppError("add_in_progress", "An identical add is still in progress; retry shortly to get its result.", {
+          retryAfter: 1,
+        });
+      }
+      await sleep(POLL_INTERVAL_MS);
+    }
+    await this.#write(storageKey, { state: "pending", fingerprint, started_at: Date.now() }, PENDING_TTL_SECONDS);
+    let result: unknown;
+    try {
+      result = await attempt();
+    } catch (error) {
+      await this.#delete(storageKey);
+      throw error;
+    }
+    await this.#write(storageKey, { state: "done", fingerprint, completed_at: Date.now(), result }, this.#options.ttlSeconds);
+    return { fingerprint, result, replayed: false };
   }
 
   #assertSameBody(recorded: string, given: string): void {
