@@ -11,7 +11,7 @@ import { health } from "./handlers/health";
 import { memory } from "./handlers/memory";
 import { memosCompat } from "./handlers/memos-compat";
 import { openapi } from "./handlers/openapi";
-import { noteError, requestContext } from "./middleware";
+import { corsFromConfig, noteError, requestContext } from "./middleware";
 
 /**
  * Dify appends `/retrieval` to an endpoint typed with a trailing slash, and the
@@ -26,6 +26,7 @@ function normalizedPath(request: Request): string {
 const app = new Hono<AppEnv>({ getPath: normalizedPath });
 
 app.use("*", requestContext);
+app.use("*", corsFromConfig);
 
 app.route("/", health); //      GET  /health
 app.route("/", openapi); //     GET  /openapi.json (Dify custom tool)

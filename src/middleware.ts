@@ -1,4 +1,5 @@
 /** Request-scoped wiring shared by every route. */
+import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
 import { authenticate } from "./auth";
@@ -35,10 +36,38 @@ export const requestContext = createMiddleware<AppEnv>(async function requestCon
   );
 });
 
-/** Checks the caller token on protected routes (see auth.ts for the accepted forms). */
+/** The rate limiter's period in wrangler.toml; a limited caller may retry after at most this. */
+const RATE_LIMIT_PERIOD_SECONDS = 60;
+
+/**
+ * Checks the caller token on protected routes (see auth.ts for the accepted
+ * forms), then the caller's rate limit, keyed by the token's id.
+ */
 export const requireCaller = createMiddleware<AppEnv>(async function requireCaller(c, next) {
-  c.set("caller", await authenticate(c.req.raw, c.var.config.authTokens));
+  const caller = await authenticate(c.req.raw, c.var.config.authTokens);
+  c.set("caller", caller);
+  // Optional: a deploy without the [[ratelimits]] block runs unlimited.
+  const limiter: RateLimit | undefined = c.env.RATE_LIMITER;
+  if (limiter && !(await limiter.limit({ key: caller })).success) {
+    throw new AppError("rate_limited", "Too many requests for this caller token; retry later.", {
+      retryAfter: RATE_LIMIT_PERIOD_SECONDS,
+    });
+  }
   await next();
+});
+
+/** CORS for browser callers, only for the origins in CORS_ORIGINS; off when it is empty. */
+export const corsFromConfig = createMiddleware<AppEnv>(async function corsFromConfig(c, next) {
+  const origins = c.var.config.corsOrigins;
+  if (origins.length === 0) return next();
+  const handler = cors({
+    origin: (origin) => (origins.includes(origin) ? origin : null),
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "Idempotency-Key", "X-Request-Id"],
+    exposeHeaders: ["X-Request-Id", "Idempotent-Replayed", "Retry-After"],
+    maxAge: 600,
+  });
+  return handler(c, next);
 });
 
 /** Answers 405 with `Allow` for a known path asked with another method. */

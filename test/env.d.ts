@@ -5,6 +5,8 @@ declare global {
     interface Env {
       /** Set by vitest.config.ts from ./migrations. */
       TEST_MIGRATIONS: D1Migration[];
+      /** Allows 2 requests a minute per key (vitest.config.ts). */
+      TIGHT_RATE_LIMITER: RateLimit;
       AUTH_TOKENS?: string;
       MEMOS_API_KEY?: string;
     }
