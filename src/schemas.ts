@@ -60,9 +60,20 @@ export const messagesField = z
       'The conversation: a JSON array of {"role": "user"|"assistant"|"system", "content": "..."}, or plain text stored as one user message.',
   });
 
-const userIdsField = z
-  .preprocess(
-    (value) => {
+/** A user id, or for a group chat a list of them (a JSON array string in form bodies). */
+export function userIdsField(required: boolean) {
+  const ids = z.union(
+    [
+      z.string().trim().min(1, "user_id is required").max(MAX_ID_LENGTH, `user_id must be at most ${MAX_ID_LENGTH} characters`),
+      z
+        .array(z.string().trim().min(1, "user_id must not hold empty ids").max(MAX_ID_LENGTH, `each user_id must be at most ${MAX_ID_LENGTH} characters`))
+        .min(1, "user_id is required")
+        .max(MAX_GROUP_USERS, `user_id takes at most ${MAX_GROUP_USERS} ids`),
+    ],
+    { error: (issue) => (issue.input === undefined ? "user_id is required" : "user_id must be a string or a list of strings") },
+  );
+  return z
+    .preprocess((value) => {
       if (isAbsent(value)) return undefined;
       if (typeof value === "number") return String(value);
       if (typeof value === "string" && value.trim().startsWith("[")) {
@@ -73,22 +84,12 @@ const userIdsField = z
         }
       }
       return value;
-    },
-    z.union(
-      [
-        z.string().trim().min(1, "user_id is required").max(MAX_ID_LENGTH, `user_id must be at most ${MAX_ID_LENGTH} characters`),
-        z
-          .array(z.string().min(1).max(MAX_ID_LENGTH, `each user_id must be at most ${MAX_ID_LENGTH} characters`))
-          .min(1, "user_id is required")
-          .max(MAX_GROUP_USERS, `user_id takes at most ${MAX_GROUP_USERS} ids`),
-      ],
-      { error: (issue) => (issue.input === undefined ? "user_id is required" : "user_id must be a string or a list of strings") },
-    ),
-  )
-  .meta({
-    type: "string",
-    description: `Whose memory this is (at most ${MAX_ID_LENGTH} characters). For a group chat, a JSON array of up to ${MAX_GROUP_USERS} ids.`,
-  });
+    }, required ? ids : ids.optional())
+    .meta({
+      type: "string",
+      description: `Whose memory this is (at most ${MAX_ID_LENGTH} characters). For a group chat, a JSON array of up to ${MAX_GROUP_USERS} ids.`,
+    });
+}
 
 const idempotencyKeyField = optionalText(
   "idempotency_key",
@@ -97,7 +98,7 @@ const idempotencyKeyField = optionalText(
 );
 
 export const addRequestSchema = z.object({
-  user_id: userIdsField,
+  user_id: userIdsField(true),
   conversation_id: optionalText("conversation_id", MAX_ID_LENGTH, "Groups the messages of one conversation. MemOS makes one up when absent."),
   messages: messagesField,
   user_message: optionalText("user_message", MAX_TEXT, "What the user said (added before assistant_message)."),

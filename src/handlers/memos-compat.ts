@@ -13,7 +13,7 @@ import { optionalText, requiredText } from "../fields";
 import { methodNotAllowed, requireCaller } from "../middleware";
 import type { MemosAddRequest, MemosSearchRequest } from "../memos/types";
 import { dropUndefined, normalizeMessages } from "../requests";
-import { MAX_GROUP_USERS, MAX_ID_LENGTH, messagesField } from "../schemas";
+import { MAX_ID_LENGTH, messagesField, userIdsField } from "../schemas";
 import { parseOrThrow, throwInvalid } from "../validate";
 
 export const MEMOS_PREFIX = "/api/openmem/v1";
@@ -24,18 +24,9 @@ memosCompat.use(`${MEMOS_PREFIX}/*`, requireCaller);
 
 const idField = (field: string) => optionalText(field, MAX_ID_LENGTH, field);
 
-const userIdField = z
-  .union([
-    z.string().max(MAX_ID_LENGTH, `user_id must be at most ${MAX_ID_LENGTH} characters`),
-    z
-      .array(z.string().max(MAX_ID_LENGTH, `each user_id must be at most ${MAX_ID_LENGTH} characters`))
-      .max(MAX_GROUP_USERS, `user_id takes at most ${MAX_GROUP_USERS} ids`),
-  ])
-  .optional();
-
 /** MemOS's add body: the fields we check, everything else passed through untouched. */
 const memosAddSchema = z.looseObject({
-  user_id: userIdField,
+  user_id: userIdsField(false),
   agent_id: idField("agent_id"),
   conversation_id: idField("conversation_id"),
   messages: messagesField,
