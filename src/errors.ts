@@ -75,7 +75,10 @@ export type ErrorSurface = "default" | "memos" | "dify_knowledge";
 
 export function errorSurfaceOf(path: string): ErrorSurface {
   if (path.startsWith("/api/openmem/")) return "memos";
-  if (path === "/dify/retrieval") return "dify_knowledge";
+  // Every other /dify/ path answers like External Knowledge: an endpoint typed as
+  // ".../dify/retrieval" makes Dify probe ".../retrieval/retrieval", and only a 403
+  // (not 401) makes its save check refuse a bad token.
+  if (path.startsWith("/dify/") && path !== "/dify/extension") return "dify_knowledge";
   return "default";
 }
 
@@ -108,7 +111,12 @@ function wireBody(error: AppError, surface: ErrorSurface): { status: number; bod
   if (surface === "memos") {
     return {
       status: error.status,
-      body: { code: error.upstreamCode ?? MEMOS_CODES[error.code], message: error.message, data: null },
+      // MemOS's own 40132 would tell a MemOS client its key is wrong; here the caller's token was fine.
+      body: {
+        code: error.code === "upstream_auth" ? MEMOS_CODES.upstream_auth : (error.upstreamCode ?? MEMOS_CODES[error.code]),
+        message: error.message,
+        data: null,
+      },
     };
   }
   if (surface === "dify_knowledge" && error.code === "unauthorized") {

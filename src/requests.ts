@@ -13,8 +13,14 @@ export interface MessageLimits {
   maxMessageChars: number;
 }
 
-/** Stamps `chat_time` as the MemOS plugin does; callers' own times are kept. */
-export function normalizeMessages(messages: MessageInput[], limits: MessageLimits, now = new Date()): MemosMessage[] {
+/**
+ * Drops empty messages (the MemOS plugin sends an empty AI reply as `""`) and
+ * stamps `chat_time` as the plugin does; callers' own times are kept.
+ */
+export function normalizeMessages(given: MessageInput[], limits: MessageLimits, now = new Date()): MemosMessage[] {
+  const messages = given.filter((message) =>
+    typeof message.content === "string" ? message.content.trim().length > 0 : message.content.length > 0,
+  );
   if (messages.length === 0) throwInvalid("messages, user_message or assistant_message is required", "messages");
   if (messages.length > limits.maxMessages) {
     throwInvalid(`at most ${limits.maxMessages} messages per add (got ${messages.length})`, "messages");

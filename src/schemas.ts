@@ -26,9 +26,8 @@ export const DEFAULT_TOP_K = 10;
 
 const messageSchema = z.looseObject({
   role: z.enum(MEMOS_ROLES, { error: `role must be one of ${MEMOS_ROLES.join(", ")}` }),
-  content: z.union([z.string().min(1, "content must not be empty"), z.array(z.unknown()).min(1)], {
-    error: "content must be a non-empty string or a list of parts",
-  }),
+  // Empty content is allowed here and dropped when the add is built (an empty AI reply is not an error).
+  content: z.union([z.string(), z.array(z.unknown())], { error: "content must be a string or a list of parts" }),
   chat_time: optionalText("chat_time", 64, "When the message was said (ISO 8601)."),
   role_id: optionalText("role_id", MAX_ID_LENGTH, "Speaker id in a group chat."),
   role_name: optionalText("role_name", MAX_ID_LENGTH, "Speaker name in a group chat."),

@@ -1,5 +1,5 @@
 /**
- * Requests byte-shaped as Dify sends them (spec/dify-contracts.md): the HTTP
+ * Requests byte-shaped as Dify sends them (docs/dify-contracts.md): the HTTP
  * Request node's body types, External Knowledge, API extension, custom tools.
  */
 import { describe, expect, it } from "vitest";
@@ -181,6 +181,14 @@ describe("External Knowledge API: POST /dify/retrieval", () => {
     const malformed = await retrieval(null, { Authorization: "Bearer a b c" });
     expect(malformed.status).toBe(403);
     expect(await json(malformed)).toMatchObject({ error_code: 1001 });
+  });
+
+  it("answers 403 (not 401) to a bad token on any /dify path, so a mistyped endpoint fails Dify's save check", async () => {
+    const response = await retrieval(null, { Authorization: "Bearer wrong" }, "/dify/retrieval/retrieval");
+    expect(response.status).toBe(403);
+    expect(await json(response)).toMatchObject({ error_code: 1002 });
+    const typo = await retrieval(null, {}, "/dify/retrieval/retrieval");
+    expect(typo.status).toBe(404);
   });
 
   it("searches the knowledge_id's memory and answers records with content, score, title and object metadata", async () => {

@@ -33,6 +33,20 @@ describe("add: messages in every form the plugin accepts", () => {
     ]);
   });
 
+  it("drops an empty message (the plugin sends an empty AI reply as \"\") instead of refusing the add", async () => {
+    const upstream = mockMemos(() => addAccepted());
+    const response = await postJson("/v1/add", {
+      user_id: "u",
+      messages: [
+        { role: "user", content: "Remind me to call mum" },
+        { role: "assistant", content: "" },
+      ],
+    });
+    expect(response.status).toBe(200);
+    expect(await json(response)).toMatchObject({ message_count: 1 });
+    expect((upstream[0]?.body as Sent).messages.map((m) => m.role)).toEqual(["user"]);
+  });
+
   it("keeps role_id and role_name for group chats, with user_id as a list", async () => {
     const upstream = mockMemos(() => addAccepted());
     const response = await postJson("/v1/add", {

@@ -1,5 +1,5 @@
 /**
- * Dify's own extension points (spec/dify-contracts.md §2, §3):
+ * Dify's own extension points (docs/dify-contracts.md §2, §3):
  *   POST /dify/retrieval  External Knowledge API (users enter https://<worker>/dify)
  *   POST /dify/extension  API-based extension (ping, app.external_data_tool.query)
  */

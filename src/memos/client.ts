@@ -30,7 +30,7 @@ export interface MemosAnswer {
 
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
 const RETRY_DELAY_MS = 100;
-/** MemOS's documented error codes (spec/memos-api.md). */
+/** Error codes from MemOS's docs ("error codes" page). */
 const AUTH_CODES = new Set([40132]);
 const RATE_LIMIT_CODES = new Set([40300]);
 const MAX_MESSAGE_CHARS = 300;
@@ -113,7 +113,7 @@ export class MemosClient {
     // Some MemOS deployments answer code 200 for success.
     if (code === 0 || code === 200) {
       if (status >= 400) throw new MemosError("bad_response", `MemOS answered HTTP ${status}`, details);
-      return { status, message: envelope.data.message ?? "ok", data: envelope.data.data };
+      return { status, message: this.#redact(envelope.data.message ?? "ok"), data: envelope.data.data };
     }
     if (code >= 40000 && code < 50000) {
       throw new MemosError("rejected", upstreamMessage, details);

@@ -16,6 +16,15 @@ export interface QueryPlan {
 const TRIGRAM = 3;
 /** Bounds the SQL a single query can produce. */
 const MAX_TERMS = 48;
+/**
+ * English words too common to tell memories apart; dropped unless the query
+ * has nothing else. They would also make a large store rank most of its rows.
+ */
+const STOP_WORDS = new Set(
+  ("the and for are was were you your yours our ours they them their theirs this that these those what which who whom " +
+    "whose when where why how with from into onto about than then there here has have had having does did doing done " +
+    "can could would should will shall may might must not but any all some very just also too its it's i'm i've").split(" "),
+);
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 const SEPARATORS = /[\s\p{P}]+/u;
 
@@ -38,7 +47,8 @@ export function planQuery(query: string): QueryPlan {
       phrases.add(token);
     }
   }
-  const terms = [...phrases].slice(0, MAX_TERMS);
+  const meaningful = [...phrases].filter((term) => !STOP_WORDS.has(term));
+  const terms = (meaningful.length > 0 ? meaningful : [...phrases]).slice(0, MAX_TERMS);
   return {
     terms,
     match: terms.length > 0 ? terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(" OR ") : null,

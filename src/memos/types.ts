@@ -1,5 +1,5 @@
 /**
- * MemOS cloud API shapes (spec/memos-api.md). Requests are what both backends
+ * MemOS cloud API shapes (MemOS docs: add/message, search/memory). Requests are what both backends
  * take; responses are parsed tolerantly because MemOS adds fields over time
  * and omits others.
  */
