@@ -1,9 +1,9 @@
-import { Deduper } from "./dedupe";
+import type { RequestLogFields } from "./app-env";
 import type { Config } from "./config";
+import { Deduper, type Outcome } from "./dedupe";
 import { addFingerprint } from "./fingerprint";
 import type { MemoryBackend } from "./memos/backend";
 import type { BackendResult, MemosAddData, MemosAddRequest } from "./memos/types";
-import type { Outcome } from "./dedupe";
 
 export interface AddOnceInput {
   backend: MemoryBackend;
@@ -12,7 +12,8 @@ export interface AddOnceInput {
   caller: string;
   request: MemosAddRequest;
   idempotencyKey: string | undefined;
-  onKvError?: (operation: string, error: unknown) => void;
+  /** The request's log line: gets `dedupe_hit`, and `kv_error` when KV failed. */
+  log: RequestLogFields;
 }
 
 /** One logical add reaches the backend once, however often it is delivered (see dedupe.ts). */
@@ -21,10 +22,14 @@ export async function addOnce(input: AddOnceInput): Promise<Outcome<BackendResul
     ttlSeconds: input.config.dedupeTtlSeconds,
     waitMs: input.config.dedupeWaitMs,
     staleAfterMs: input.config.addTimeoutMs + 5_000,
-    ...(input.onKvError ? { onKvError: input.onKvError } : {}),
+    onKvError: (operation) => {
+      input.log.kv_error = operation;
+    },
   });
   const fingerprint = await addFingerprint(input.request);
-  return deduper.run({ caller: input.caller, fingerprint, idempotencyKey: input.idempotencyKey }, () =>
+  const outcome = await deduper.run({ caller: input.caller, fingerprint, idempotencyKey: input.idempotencyKey }, () =>
     input.backend.add(input.request),
   );
+  input.log.dedupe_hit = outcome.replayed;
+  return outcome;
 }

@@ -46,6 +46,22 @@ describe("request limits", () => {
   });
 });
 
+describe("KV failure", () => {
+  it("never blocks an add: with KV down the add is made and the log line says so", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const upstream = mockMemos(() => addAccepted());
+    const down = async () => {
+      throw new Error("KV unavailable");
+    };
+    const brokenKv = { get: down, put: down, delete: down, list: down, getWithMetadata: down };
+    const response = await postJson("/v1/add", { user_id: "u", user_message: "hi" }, { ...CLOUD, DEDUPE: brokenKv });
+    expect(response.status).toBe(200);
+    expect(upstream).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? "{}")).toMatchObject({ status: 200, kv_error: expect.any(String) });
+  });
+});
+
 describe("per-token rate limit (Workers rate limiting binding)", () => {
   it("answers 429 rate_limited with Retry-After once a token is over its limit, per token", async () => {
     mockMemos(() => memosOk(searchData()));

@@ -24,9 +24,8 @@ memory.post("/v1/add", async (c) => {
     caller: c.var.caller,
     request,
     idempotencyKey: c.req.header("Idempotency-Key")?.trim() || idempotencyKey,
-    onKvError: (operation) => console.warn(JSON.stringify({ request_id: c.var.requestId, kv_error: operation })),
+    log: c.var.log,
   });
-  c.var.log.dedupe_hit = outcome.replayed;
   if (outcome.replayed) c.header("Idempotent-Replayed", "true");
 
   const { data } = outcome.result;

@@ -61,8 +61,8 @@ memosCompat.post(`${MEMOS_PREFIX}/add/message`, async (c) => {
     caller: c.var.caller,
     request,
     idempotencyKey: c.req.header("Idempotency-Key")?.trim() || undefined,
+    log: c.var.log,
   });
-  c.var.log.dedupe_hit = outcome.replayed;
   if (outcome.replayed) c.header("Idempotent-Replayed", "true");
   return c.json({ code: 0, message: outcome.result.message, data: outcome.result.data });
 });
