@@ -19,6 +19,12 @@ export function isAbsent(value: unknown): boolean {
 
 const absentToUndefined = (value: unknown): unknown => (isAbsent(value) ? undefined : value);
 
+/** Form fields are text: "5" is 5; "abc" becomes NaN and fails as "must be a number". */
+function numberFromText(value: unknown): unknown {
+  const present = absentToUndefined(value);
+  return typeof present === "string" ? Number(present.trim()) : present;
+}
+
 const required = (field: string, expected: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? `${field} is required` : `${field} must be ${expected}`;
 
@@ -50,10 +56,7 @@ export function optionalText(field: string, maxLength: number, description: stri
 export function optionalInt(field: string, min: number, max: number, description: string) {
   return z
     .preprocess(
-      (value) => {
-        const present = absentToUndefined(value);
-        return typeof present === "string" ? Number(present.trim()) : present;
-      },
+      numberFromText,
       z
         .number({ error: `${field} must be a whole number` })
         .int(`${field} must be a whole number`)
@@ -67,10 +70,7 @@ export function optionalInt(field: string, min: number, max: number, description
 export function optionalNumber(field: string, min: number, max: number, description: string) {
   return z
     .preprocess(
-      (value) => {
-        const present = absentToUndefined(value);
-        return typeof present === "string" ? Number(present.trim()) : present;
-      },
+      numberFromText,
       z
         .number({ error: `${field} must be a number` })
         .min(min, `${field} must be between ${min} and ${max}`)
