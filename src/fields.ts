@@ -7,7 +7,7 @@
  * `.meta({ type })` is what the OpenAPI document shows: Dify's custom tools turn
  * the string "false" into true for boolean fields, so booleans are strings there.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** What Dify renders for an empty or None variable: `""` (segment text) or `"None"` (Python `str`). */
 const ABSENT = new Set(["", "None"]);

@@ -2,7 +2,7 @@
  * Request schemas of the `/v1` routes: the single source of the validation,
  * the TypeScript types and the OpenAPI document (`/openapi.json`).
  */
-import { z } from "zod";
+import * as z from "zod";
 import {
   isAbsent,
   optionalBoolean,

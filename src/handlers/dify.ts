@@ -4,7 +4,7 @@
  *   POST /dify/extension  API-based extension (ping, app.external_data_tool.query)
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../app-env";
 import { readFields } from "../body";
 import { AppError } from "../errors";

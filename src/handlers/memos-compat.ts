@@ -5,7 +5,7 @@
  * any other path under the prefix is a 404, never forwarded (no open proxy).
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { addOnce } from "../add-once";
 import type { AppEnv } from "../app-env";
 import { readFields } from "../body";

@@ -4,7 +4,7 @@
  * (named by operationId) and one parameter per top-level body property.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../app-env";
 import { methodNotAllowed } from "../middleware";
 import { addRequestSchema, searchRequestSchema } from "../schemas";

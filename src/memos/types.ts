@@ -3,7 +3,7 @@
  * take; responses are parsed tolerantly because MemOS adds fields over time
  * and omits others.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 export const MEMOS_ROLES = ["user", "assistant", "system", "tool"] as const;
 
