@@ -1,29 +1,34 @@
 import type { RequestLogFields } from "./app-env";
 import type { Config } from "./config";
-import { Deduper, type Outcome } from "./dedupe";
+import { Deduper, type DedupeStores, type Outcome } from "./dedupe";
 import { addFingerprint } from "./fingerprint";
 import type { MemoryBackend } from "./memos/backend";
 import type { BackendResult, MemosAddData, MemosAddRequest } from "./memos/types";
 
+/** A claim outlives the add's own timeout by this much before it counts as dead. */
+const LEASE_MARGIN_MS = 5_000;
+
 export interface AddOnceInput {
   backend: MemoryBackend;
-  kv: KVNamespace;
+  stores: DedupeStores;
   config: Config;
   caller: string;
   request: MemosAddRequest;
   idempotencyKey: string | undefined;
-  /** The request's log line: gets `dedupe_hit`, and `kv_error` when KV failed. */
+  waitUntil: (work: Promise<unknown>) => void;
+  /** The request's log line: gets `dedupe_hit`, and `store_error` when KV or the lock failed. */
   log: RequestLogFields;
 }
 
 /** One logical add reaches the backend once, however often it is delivered (see dedupe.ts). */
 export async function addOnce(input: AddOnceInput): Promise<Outcome<BackendResult<MemosAddData>>> {
-  const deduper = new Deduper(input.kv, {
+  const deduper = new Deduper(input.stores, {
     ttlSeconds: input.config.dedupeTtlSeconds,
     waitMs: input.config.dedupeWaitMs,
-    staleAfterMs: input.config.addTimeoutMs + 5_000,
-    onKvError: (operation) => {
-      input.log.kv_error = operation;
+    leaseMs: input.config.addTimeoutMs + LEASE_MARGIN_MS,
+    waitUntil: input.waitUntil,
+    onStoreError: (operation) => {
+      input.log.store_error = operation;
     },
   });
   const fingerprint = await addFingerprint(input.request);

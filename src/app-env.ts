@@ -13,8 +13,8 @@ export interface AppVariables {
 
 export interface RequestLogFields {
   dedupe_hit?: boolean;
-  /** A KV operation that failed and was tolerated (dedupe fails open). */
-  kv_error?: string;
+  /** A dedupe store operation (KV or the lock) that failed and was tolerated: dedupe fails open. */
+  store_error?: string;
   upstream_status?: number;
   error_code?: string;
 }

@@ -3,39 +3,49 @@
  * the identical body (3 times, 100 ms apart, by default) and webhook senders
  * re-deliver; a retry may arrive while the first attempt is still running.
  *
- * KV key schema (README "KV key schema"):
- *   dedupe:v1:<caller>:key:<sha256(idempotency key)>   when the caller sent one
- *   dedupe:v1:<caller>:body:<add fingerprint>            otherwise
- *   value: {"state":"pending","fingerprint","started_at"}             TTL 60 s
- *          {"state":"done","fingerprint","completed_at","result"}   TTL DEDUPE_TTL_SECONDS
+ * Two stores, each for what it is good at (README "Dedupe"):
+ *   - KV holds completed adds, so a replay is answered at the edge:
+ *       dedupe:v1:<caller>:key:<sha256(idempotency key)>   when the caller sent one
+ *       dedupe:v1:<caller>:body:<add fingerprint>            otherwise
+ *       value {"fingerprint","completed_at","result"}, TTL DEDUPE_TTL_SECONDS,
+ *       written once per key (KV takes one write per second per key).
+ *   - A Durable Object per key (dedupe-lock.ts) is the in-flight lock: KV has
+ *     no compare-and-set and is eventually consistent, so it cannot say
+ *     "an identical add is running right now" reliably.
  *
- * Rules:
- *   - "done" is written only after the backend accepted the add, so a failed
- *     add is never remembered and its retry goes through;
- *   - a repeat of a running add waits for it (coalesced in this isolate, polled
- *     in KV across isolates) and replays its answer, or gets 409 after
- *     DEDUPE_WAIT_MS, never a "done" the first one has not reached;
- *   - KV trouble never blocks an add: without a record we add (fail open).
+ * Rules: a record is written only after the backend accepted the add (a failed
+ * add is never remembered, so its retry goes through); a repeat of a running
+ * add waits for it and replays its answer, or gets 409 after DEDUPE_WAIT_MS;
+ * a storage failure never blocks an add (fail open, noted on the log line).
  */
+import type { ClaimAnswer, DedupeLock } from "./dedupe-lock";
 import { AppError } from "./errors";
 import { sha256Hex } from "./fingerprint";
 
 const KEY_PREFIX = "dedupe:v1";
-/** KV's minimum TTL; a pending marker outlives a crashed attempt by at most this. */
-const PENDING_TTL_SECONDS = 60;
-const POLL_INTERVAL_MS = 250;
+/** How often a repeat asks whether the add it waits for is done. */
+const POLL_INTERVAL_MS = 100;
 
-type PendingRecord = { state: "pending"; fingerprint: string; started_at: number };
-type DoneRecord<T> = { state: "done"; fingerprint: string; completed_at: number; result: T };
-type DedupeRecord<T> = PendingRecord | DoneRecord<T>;
+interface DoneRecord<T> {
+  fingerprint: string;
+  completed_at: number;
+  result: T;
+}
+
+export interface DedupeStores {
+  kv: KVNamespace;
+  locks: DurableObjectNamespace<DedupeLock>;
+}
 
 export interface DedupeOptions {
   ttlSeconds: number;
   waitMs: number;
-  /** A pending marker older than this belongs to an attempt that died. */
-  staleAfterMs: number;
-  /** Reports KV failures that were tolerated (logged by the caller). */
-  onKvError?: (operation: string, error: unknown) => void;
+  /** How long a claim holds before it counts as an attempt that died. */
+  leaseMs: number;
+  /** Keeps the attempt running if the caller disconnects (Dify gives up before MemOS does). */
+  waitUntil: (work: Promise<unknown>) => void;
+  /** Reports tolerated storage failures (the request's log line). */
+  onStoreError: (operation: string) => void;
 }
 
 export interface DedupeKey {
@@ -50,25 +60,12 @@ export interface Outcome<T> {
   replayed: boolean;
 }
 
-interface Settled {
-  fingerprint: string;
-  result: unknown;
-  replayed: boolean;
-}
-
-/** Adds in flight in this isolate, by storage key; concurrent repeats join them instead of racing KV. */
-const inFlight = new Map<string, Promise<Settled>>();
-
-/** A repeat whose joined attempt failed tries the add itself once; past that it reports the failure. */
-const MAX_TAKEOVERS = 1;
-
-
 export class Deduper {
-  readonly #kv: KVNamespace;
+  readonly #stores: DedupeStores;
   readonly #options: DedupeOptions;
 
-  constructor(kv: KVNamespace, options: DedupeOptions) {
-    this.#kv = kv;
+  constructor(stores: DedupeStores, options: DedupeOptions) {
+    this.#stores = stores;
     this.#options = options;
   }
 
@@ -79,47 +76,17 @@ export class Deduper {
 
   async run<T>(key: DedupeKey, attempt: () => Promise<T>): Promise<Outcome<T>> {
     const storageKey = await Deduper.storageKey(key);
-    const waitUntil = Date.now() + this.#options.waitMs;
-    let takeovers = 0;
-    for (;;) {
-      const joined = inFlight.get(storageKey);
-      if (joined) {
-        let settled: Settled;
-        try {
-          settled = await joined;
-        } catch (error) {
-          // 409 and 422 hold for the repeat as much as for the first; an upstream failure left
-          // nothing remembered, so the repeat takes the add over, once.
-          if (error instanceof AppError) throw error;
-          if (takeovers++ >= MAX_TAKEOVERS) throw error;
-          if (inFlight.get(storageKey) === joined) inFlight.delete(storageKey);
-          continue;
-        }
-        this.#assertSameBody(settled.fingerprint, key.fingerprint);
-        return { result: settled.result as T, replayed: true };
-      }
-      // Registered before any await, so concurrent repeats in this isolate join instead of racing KV.
-      const own = this.#settle(storageKey, key.fingerprint, attempt, waitUntil);
-      inFlight.set(storageKey, own);
-      try {
-        const settled = await own;
-        return { result: settled.result as T, replayed: settled.replayed };
-      } finally {
-        if (inFlight.get(storageKey) === own) inFlight.delete(storageKey);
-      }
-    }
-  }
+    const recorded = await this.#readRecord<T>(storageKey);
+    if (recorded) return this.#replay(recorded.fingerprint, recorded.result, key.fingerprint);
 
-  /** Replays a remembered add, waits for one running elsewhere, or makes it. */
-  async #settle(storageKey: string, fingerprint: string, attempt: () => Promise<unknown>, waitUntil: number): Promise<Settled> {
+    const lock = this.#lock(storageKey);
+    const owner = crypto.randomUUID();
+    const waitUntil = Date.now() + this.#options.waitMs;
     for (;;) {
-      const record = await this.#read(storageKey);
-      if (record?.state === "done") {
-        this.#assertSameBody(record.fingerprint, fingerprint);
-        return { fingerprint: record.fingerprint, result: record.result, replayed: true };
-      }
-      if (record?.state !== "pending" || Date.now() - record.started_at >= this.#options.staleAfterMs) break;
-      this.#assertSameBody(record.fingerprint, fingerprint);
+      const answer = await this.#claim(lock, key.fingerprint, owner);
+      if (answer.state === "done") return this.#replay(answer.fingerprint, answer.result as T, key.fingerprint);
+      if (answer.state === "claimed") break;
+      assertSameBody(answer.fingerprint, key.fingerprint);
       if (Date.now() >= waitUntil) {
         throw new AppError("add_in_progress", "An identical add is still in progress; retry shortly to get its result.", {
           retryAfter: 1,
@@ -127,50 +94,82 @@ export class Deduper {
       }
       await sleep(POLL_INTERVAL_MS);
     }
-    await this.#write(storageKey, { state: "pending", fingerprint, started_at: Date.now() }, PENDING_TTL_SECONDS);
-    let result: unknown;
+
+    const work = this.#attempt(storageKey, lock, owner, key.fingerprint, attempt);
+    this.#options.waitUntil(work.catch(() => undefined));
+    return { result: await work, replayed: false };
+  }
+
+  async #attempt<T>(
+    storageKey: string,
+    lock: DurableObjectStub<DedupeLock> | undefined,
+    owner: string,
+    fingerprint: string,
+    attempt: () => Promise<T>,
+  ): Promise<T> {
+    let result: T;
     try {
       result = await attempt();
     } catch (error) {
-      await this.#delete(storageKey);
+      await this.#guard("lock.release", () => lock?.release(owner));
       throw error;
     }
-    await this.#write(storageKey, { state: "done", fingerprint, completed_at: Date.now(), result }, this.#options.ttlSeconds);
-    return { fingerprint, result, replayed: false };
+    await this.#guard("lock.complete", () => lock?.complete(owner, result, this.#options.ttlSeconds * 1000));
+    const record: DoneRecord<T> = { fingerprint, completed_at: Date.now(), result };
+    await this.#guard("kv.put", () =>
+      this.#stores.kv.put(storageKey, JSON.stringify(record), { expirationTtl: this.#options.ttlSeconds }),
+    );
+    return result;
   }
 
-  #assertSameBody(recorded: string, given: string): void {
-    if (recorded !== given) {
-      throw new AppError(
-        "idempotency_key_reused",
-        "This idempotency key was already used with a different body; use a new key for a new add.",
-      );
+  #replay<T>(recorded: string, result: T, given: string): Outcome<T> {
+    assertSameBody(recorded, given);
+    return { result, replayed: true };
+  }
+
+  #lock(storageKey: string): DurableObjectStub<DedupeLock> | undefined {
+    try {
+      return this.#stores.locks.getByName(storageKey);
+    } catch {
+      this.#options.onStoreError("lock.get");
+      return undefined;
     }
   }
 
-  async #read<T>(storageKey: string): Promise<DedupeRecord<T> | null> {
+  async #claim(lock: DurableObjectStub<DedupeLock> | undefined, fingerprint: string, owner: string): Promise<ClaimAnswer> {
+    if (!lock) return { state: "claimed" };
     try {
-      return await this.#kv.get<DedupeRecord<T>>(storageKey, "json");
-    } catch (error) {
-      this.#options.onKvError?.("get", error);
+      return await lock.claim(fingerprint, owner, this.#options.leaseMs);
+    } catch {
+      this.#options.onStoreError("lock.claim");
+      return { state: "claimed" };
+    }
+  }
+
+  async #readRecord<T>(storageKey: string): Promise<DoneRecord<T> | null> {
+    try {
+      return await this.#stores.kv.get<DoneRecord<T>>(storageKey, "json");
+    } catch {
+      this.#options.onStoreError("kv.get");
       return null;
     }
   }
 
-  async #write(storageKey: string, record: DedupeRecord<unknown>, ttlSeconds: number): Promise<void> {
+  async #guard(operation: string, action: () => Promise<unknown> | unknown): Promise<void> {
     try {
-      await this.#kv.put(storageKey, JSON.stringify(record), { expirationTtl: ttlSeconds });
-    } catch (error) {
-      this.#options.onKvError?.("put", error);
+      await action();
+    } catch {
+      this.#options.onStoreError(operation);
     }
   }
+}
 
-  async #delete(storageKey: string): Promise<void> {
-    try {
-      await this.#kv.delete(storageKey);
-    } catch (error) {
-      this.#options.onKvError?.("delete", error);
-    }
+function assertSameBody(recorded: string, given: string): void {
+  if (recorded !== given) {
+    throw new AppError(
+      "idempotency_key_reused",
+      "This idempotency key was already used with a different body; use a new key for a new add.",
+    );
   }
 }
 

@@ -48,4 +48,5 @@ app.onError((error, c) => {
   return errorResponse(appError, errorSurfaceOf(normalizedPath(c.req.raw)));
 });
 
+export { DedupeLock } from "./dedupe-lock";
 export default app;

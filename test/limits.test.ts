@@ -46,7 +46,7 @@ describe("request limits", () => {
   });
 });
 
-describe("KV failure", () => {
+describe("dedupe store failure", () => {
   it("never blocks an add: with KV down the add is made and the log line says so", async () => {
     const lines: string[] = [];
     vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
@@ -58,7 +58,7 @@ describe("KV failure", () => {
     const response = await postJson("/v1/add", { user_id: "u", user_message: "hi" }, { ...CLOUD, DEDUPE: brokenKv });
     expect(response.status).toBe(200);
     expect(upstream).toHaveLength(1);
-    expect(JSON.parse(lines[0] ?? "{}")).toMatchObject({ status: 200, kv_error: expect.any(String) });
+    expect(JSON.parse(lines[0] ?? "{}")).toMatchObject({ status: 200, store_error: expect.stringMatching(/^kv\./) });
   });
 });
 

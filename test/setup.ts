@@ -1,4 +1,4 @@
-import { applyD1Migrations } from "cloudflare:test";
+import { applyD1Migrations, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, vi } from "vitest";
 
@@ -6,11 +6,15 @@ beforeAll(async () => {
   await applyD1Migrations(env.MEMORY_DB, env.TEST_MIGRATIONS);
 });
 
-// The pool isolates storage per test file; each test starts from empty KV and D1 too.
+// The pool isolates storage per test file; each test starts from empty KV, D1 and dedupe locks too.
 beforeEach(async () => {
   const { keys } = await env.DEDUPE.list();
   await Promise.all(keys.map((key) => env.DEDUPE.delete(key.name)));
   await env.MEMORY_DB.exec("DELETE FROM memories");
+  const locks = await listDurableObjectIds(env.DEDUPE_LOCK);
+  await Promise.all(
+    locks.map((id) => runInDurableObject(env.DEDUPE_LOCK.get(id), (_instance, state) => state.storage.deleteAll())),
+  );
 });
 
 afterEach(() => {

@@ -19,11 +19,12 @@ memory.post("/v1/add", async (c) => {
   const { request, idempotencyKey } = buildAddRequest(input, config);
   const outcome = await addOnce({
     backend,
-    kv: c.env.DEDUPE,
+    stores: { kv: c.env.DEDUPE, locks: c.env.DEDUPE_LOCK },
     config,
     caller: c.var.caller,
     request,
     idempotencyKey: c.req.header("Idempotency-Key")?.trim() || idempotencyKey,
+    waitUntil: (work) => c.executionCtx.waitUntil(work),
     log: c.var.log,
   });
   if (outcome.replayed) c.header("Idempotent-Replayed", "true");

@@ -56,11 +56,12 @@ memosCompat.post(`${MEMOS_PREFIX}/add/message`, async (c) => {
 
   const outcome = await addOnce({
     backend,
-    kv: c.env.DEDUPE,
+    stores: { kv: c.env.DEDUPE, locks: c.env.DEDUPE_LOCK },
     config,
     caller: c.var.caller,
     request,
     idempotencyKey: c.req.header("Idempotency-Key")?.trim() || undefined,
+    waitUntil: (work) => c.executionCtx.waitUntil(work),
     log: c.var.log,
   });
   if (outcome.replayed) c.header("Idempotent-Replayed", "true");
