@@ -4,6 +4,7 @@
  * or with no Content-Type (raw-text bodies; older Dify sets none).
  */
 import { AppError } from "./errors";
+import { parseJson } from "./json";
 
 export type Fields = Record<string, unknown>;
 
@@ -49,10 +50,10 @@ export function parseJsonObject(text: string): Fields {
   if (trimmed.length === 0) return {};
   let parsed: unknown;
   try {
-    parsed = JSON.parse(trimmed);
+    parsed = parseJson(trimmed);
   } catch (error) {
-    const where = error instanceof SyntaxError ? ` (${error.message})` : "";
-    throw new AppError("invalid_json", `The body is not valid JSON${where}. ${INVALID_JSON_HINT}`);
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new AppError("invalid_json", `The body is not valid JSON (${error.message}). ${INVALID_JSON_HINT}`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new AppError("invalid_json", "The body must be a JSON object.");
@@ -60,11 +61,14 @@ export function parseJsonObject(text: string): Fields {
   return parsed as Fields;
 }
 
-/** A key sent more than once (`tags=a&tags=b`) becomes a list. */
+/**
+ * A key sent more than once (`tags=a&tags=b`) becomes a list. The object has no
+ * prototype, so a field named `constructor` or `__proto__` is just a field.
+ */
 function collect(entries: Iterable<[string, string]>): Fields {
-  const fields: Fields = {};
+  const fields: Fields = Object.create(null) as Fields;
   for (const [name, value] of entries) {
-    const existing = fields[name];
+    const existing = Object.hasOwn(fields, name) ? fields[name] : undefined;
     if (existing === undefined) fields[name] = value;
     else fields[name] = Array.isArray(existing) ? [...existing, value] : [existing, value];
   }

@@ -7,7 +7,7 @@
  *   - Dify External Knowledge (`/dify/retrieval`): `{ error_code, error_msg }`
  */
 
-import { MemosError } from "./memos/errors";
+import { MemosError, StoreError, type MemosEnvelope } from "./memos/errors";
 
 export const ERROR_STATUS = {
   invalid_request: 400,
@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   upstream_auth: 502,
   upstream_error: 502,
   not_configured: 503,
+  store_unavailable: 503,
   upstream_timeout: 504,
 } as const;
 
@@ -40,6 +41,8 @@ export interface AppErrorOptions {
   retryAfter?: number | undefined;
   /** Name of the offending field, for input errors. */
   field?: string | undefined;
+  /** MemOS's answer (key redacted), passed on as MemOS gave it to MemOS-compatible callers. */
+  upstreamEnvelope?: MemosEnvelope | undefined;
   /** Methods the path does take, for 405. */
   allow?: string[] | undefined;
   /** The credential was present but not in a form we read (Dify's code 1001 vs 1002). */
@@ -56,6 +59,7 @@ export class AppError extends Error {
   readonly field: string | undefined;
   readonly allow: string[] | undefined;
   readonly malformedCredential: boolean;
+  readonly upstreamEnvelope: MemosEnvelope | undefined;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, { cause: options.cause });
@@ -67,6 +71,7 @@ export class AppError extends Error {
     this.retryAfter = options.retryAfter;
     this.field = options.field;
     this.allow = options.allow;
+    this.upstreamEnvelope = options.upstreamEnvelope;
     this.malformedCredential = options.malformedCredential ?? false;
   }
 }
@@ -100,6 +105,7 @@ const MEMOS_CODES: Record<ErrorCode, number> = {
   upstream_auth: 50200,
   upstream_error: 50200,
   not_configured: 50300,
+  store_unavailable: 50300,
   upstream_timeout: 50400,
 };
 
@@ -109,6 +115,11 @@ const DIFY_AUTH_FAILED = 1002;
 
 function wireBody(error: AppError, surface: ErrorSurface): { status: number; body: unknown } {
   if (surface === "memos") {
+    // MemOS answered in its own words: a MemOS client gets that answer, status and envelope,
+    // as MemOS gave it. Not when MemOS refused our key: the caller's token was fine (502 below).
+    if (error.upstreamEnvelope && error.upstreamStatus !== undefined && error.code !== "upstream_auth") {
+      return { status: error.upstreamStatus, body: error.upstreamEnvelope };
+    }
     return {
       status: error.status,
       // MemOS's own 40132 would tell a MemOS client its key is wrong; here the caller's token was fine.
@@ -152,7 +163,12 @@ export function errorResponse(error: AppError, surface: ErrorSurface, headers: R
 const MEMOS_FIELD_CODES: Record<number, string> = { 40010: "user_id", 40011: "conversation_id" };
 
 function fromMemosError(error: MemosError): AppError {
-  const options = { upstreamStatus: error.httpStatus, upstreamCode: error.memosCode, cause: error };
+  const options = {
+    upstreamStatus: error.httpStatus,
+    upstreamCode: error.memosCode,
+    upstreamEnvelope: error.envelope,
+    cause: error,
+  };
   switch (error.kind) {
     case "auth":
       return new AppError("upstream_auth", "MemOS refused memos-edge's API key; check the MEMOS_API_KEY secret.", options);
@@ -177,5 +193,6 @@ function fromMemosError(error: MemosError): AppError {
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof MemosError) return fromMemosError(error);
+  if (error instanceof StoreError) return new AppError("store_unavailable", error.message, { cause: error });
   return new AppError("internal_error", "Internal error; see the Worker logs for the request id.", { cause: error });
 }

@@ -8,6 +8,7 @@
  * the string "false" into true for boolean fields, so booleans are strings there.
  */
 import * as z from "zod";
+import { parseJson } from "./json";
 
 /** What Dify renders for an empty or None variable: `""` (segment text) or `"None"` (Python `str`). */
 const ABSENT = new Set(["", "None"]);
@@ -139,10 +140,12 @@ export function optionalObject(field: string, description: string) {
     .meta({ type: "string", description });
 }
 
-function parseJsonOr(text: string, fallback: unknown): unknown {
+/** Text that is not JSON stays text (and fails as "must be a list/object"). */
+export function parseJsonOr(text: string, fallback: unknown): unknown {
   try {
-    return JSON.parse(text);
-  } catch {
-    return fallback;
+    return parseJson(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return fallback;
+    throw error;
   }
 }

@@ -5,6 +5,7 @@
 import * as z from "zod";
 import {
   isAbsent,
+  parseJsonOr,
   optionalBoolean,
   optionalInt,
   optionalList,
@@ -42,12 +43,9 @@ export const messagesField = z
       if (typeof value !== "string") return value;
       const text = value.trim();
       if (text.startsWith("[")) {
-        try {
-          const parsed: unknown = JSON.parse(text);
-          if (Array.isArray(parsed)) return parsed;
-        } catch {
-          // Not JSON after all: the text is the message.
-        }
+        // Text that is not a JSON list after all is the message itself.
+        const parsed = parseJsonOr(text, undefined);
+        if (Array.isArray(parsed)) return parsed;
       }
       return [{ role: "user", content: value }];
     },
@@ -75,13 +73,7 @@ export function userIdsField(required: boolean) {
     .preprocess((value) => {
       if (isAbsent(value)) return undefined;
       if (typeof value === "number") return String(value);
-      if (typeof value === "string" && value.trim().startsWith("[")) {
-        try {
-          return JSON.parse(value) as unknown;
-        } catch {
-          return value;
-        }
-      }
+      if (typeof value === "string" && value.trim().startsWith("[")) return parseJsonOr(value.trim(), value);
       return value;
     }, required ? ids : ids.optional())
     .meta({

@@ -760,3 +760,25 @@ describe("MemOS drop-in: whose key is wrong", () => {
     expect(await response.json()).toMatchObject({ code: 50200, data: null });
   });
 });
+
+describe("MemOS drop-in: MemOS's own answers pass through as MemOS gave them", () => {
+  const plugin = (path: string, body: unknown) =>
+    call(path, { method: "POST", headers: { Authorization: "Token test-token", "Content-Type": "application/json" }, body: JSON.stringify(body) });
+
+  it("an HTTP 200 envelope with a MemOS error code reaches the plugin as HTTP 200 with that envelope (the plugin's raise_for_status passes, its code check decides)", async () => {
+    mockMemos(() => Response.json({ code: 40010, message: `user_id too long (key ${MEMOS_KEY})`, data: null }));
+    const response = await plugin("/api/openmem/v1/add/message", { user_id: "u", messages: [{ role: "user", content: "hi" }] });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({ code: 40010, message: "user_id too long (key [redacted])", data: null });
+    expect(text).not.toContain(MEMOS_KEY);
+    expect((await env.DEDUPE.list()).keys).toEqual([]);
+  });
+
+  it("a MemOS 5xx with its envelope keeps MemOS's status and envelope", async () => {
+    mockMemos(() => Response.json({ code: 50004, message: "service unavailable", data: null }, { status: 503 }));
+    const response = await plugin("/api/openmem/v1/search/memory", { user_id: "u", query: "q" });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ code: 50004, message: "service unavailable", data: null });
+  });
+});

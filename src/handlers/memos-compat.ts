@@ -9,7 +9,7 @@ import * as z from "zod";
 import { addOnce } from "../add-once";
 import type { AppEnv } from "../app-env";
 import { readFields } from "../body";
-import { optionalText, requiredText } from "../fields";
+import { optionalInt, optionalText, requiredText } from "../fields";
 import { methodNotAllowed, requireCaller } from "../middleware";
 import type { MemosAddRequest, MemosSearchRequest } from "../memos/types";
 import { dropUndefined, normalizeMessages } from "../requests";
@@ -37,6 +37,8 @@ const memosAddSchema = z.looseObject({
 
 const memosSearchSchema = z.looseObject({
   query: requiredText("query", 200_000, "What to recall."),
+  // Checked as a whole number only; its range is MemOS's (or the embedded store's) to enforce.
+  memory_limit_number: optionalInt("memory_limit_number", 1, 1_000, "How many memories at most."),
   user_id: idField("user_id"),
   agent_id: idField("agent_id"),
   conversation_id: idField("conversation_id"),

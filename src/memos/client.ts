@@ -2,7 +2,7 @@
  * HTTP client for the MemOS cloud API. Plain TypeScript: no Hono, no env.
  * It knows MemOS's auth header, envelope and error codes, and nothing of callers.
  */
-import { MemosError } from "./errors";
+import { MemosError, type MemosErrorDetails } from "./errors";
 import { memosEnvelopeSchema } from "./types";
 
 export interface MemosClientOptions {
@@ -33,7 +33,8 @@ const RETRY_DELAY_MS = 100;
 /** Error codes from MemOS's docs ("error codes" page). */
 const AUTH_CODES = new Set([40132]);
 const RATE_LIMIT_CODES = new Set([40300]);
-const MAX_MESSAGE_CHARS = 300;
+/** MemOS's error text is shown to callers; a proxy's HTML page should not be. */
+const MAX_UPSTREAM_MESSAGE_CHARS = 300;
 
 export class MemosClient {
   readonly #baseUrl: string;
@@ -91,17 +92,19 @@ export class MemosClient {
     const upstreamMessage = this.#redact(
       (envelope.success ? envelope.data.message : undefined) ?? `HTTP ${status}`,
     );
-    const details = { httpStatus: status, ...(memosCode === undefined ? {} : { memosCode }) };
+    const details: MemosErrorDetails = { httpStatus: status };
+    if (envelope.success) {
+      details.memosCode = envelope.data.code;
+      details.envelope = { code: envelope.data.code, message: upstreamMessage, data: envelope.data.data ?? null };
+    }
 
     if (status === 401 || status === 403 || (memosCode !== undefined && AUTH_CODES.has(memosCode))) {
       throw new MemosError("auth", `MemOS refused the configured API key (${upstreamMessage})`, details);
     }
     if (status === 429 || (memosCode !== undefined && RATE_LIMIT_CODES.has(memosCode))) {
       const retryAfter = parseRetryAfter(response.headers.get("Retry-After"));
-      throw new MemosError("rate_limited", `MemOS rate limit reached (${upstreamMessage})`, {
-        ...details,
-        ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
-      });
+      if (retryAfter !== undefined) details.retryAfterSeconds = retryAfter;
+      throw new MemosError("rate_limited", `MemOS rate limit reached (${upstreamMessage})`, details);
     }
     if (status >= 500) {
       throw new MemosError("unavailable", `MemOS answered HTTP ${status}`, details);
@@ -125,7 +128,7 @@ export class MemosClient {
   #redact(message: string): string {
     let clean = message;
     if (this.#apiKey.length > 0) clean = clean.split(this.#apiKey).join("[redacted]");
-    return clean.length > MAX_MESSAGE_CHARS ? `${clean.slice(0, MAX_MESSAGE_CHARS)}…` : clean;
+    return clean.length > MAX_UPSTREAM_MESSAGE_CHARS ? `${clean.slice(0, MAX_UPSTREAM_MESSAGE_CHARS)}…` : clean;
   }
 }
 

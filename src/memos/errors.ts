@@ -7,22 +7,43 @@ export type MemosFailureKind =
   | "bad_response" // not the MemOS envelope
   | "timeout";
 
+/** MemOS's own answer, key redacted: what MemOS-compatible callers get back as MemOS gave it. */
+export interface MemosEnvelope {
+  code: number;
+  message: string;
+  data: unknown;
+}
+
+export interface MemosErrorDetails {
+  httpStatus?: number;
+  memosCode?: number;
+  retryAfterSeconds?: number;
+  envelope?: MemosEnvelope;
+  cause?: unknown;
+}
+
 export class MemosError extends Error {
   readonly kind: MemosFailureKind;
   readonly httpStatus: number | undefined;
   readonly memosCode: number | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly envelope: MemosEnvelope | undefined;
 
-  constructor(
-    kind: MemosFailureKind,
-    message: string,
-    details: { httpStatus?: number; memosCode?: number; retryAfterSeconds?: number; cause?: unknown } = {},
-  ) {
+  constructor(kind: MemosFailureKind, message: string, details: MemosErrorDetails = {}) {
     super(message, { cause: details.cause });
     this.name = "MemosError";
     this.kind = kind;
     this.httpStatus = details.httpStatus;
     this.memosCode = details.memosCode;
     this.retryAfterSeconds = details.retryAfterSeconds;
+    this.envelope = details.envelope;
+  }
+}
+
+/** The embedded D1 store failed (not the caller's input: that is checked before). */
+export class StoreError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "StoreError";
   }
 }

@@ -14,8 +14,9 @@ export interface QueryPlan {
 }
 
 const TRIGRAM = 3;
-/** Bounds the SQL a single query can produce. */
+/** Bounds the SQL a single query can produce (D1 binds at most 100 parameters). */
 const MAX_TERMS = 48;
+const MAX_SHORT_TERMS = 16;
 /**
  * English words too common to tell memories apart; dropped unless the query
  * has nothing else. They would also make a large store rank most of its rows.
@@ -26,7 +27,8 @@ const STOP_WORDS = new Set(
     "can could would should will shall may might must not but any all some very just also too its it's i'm i've").split(" "),
 );
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
-const SEPARATORS = /[\s\p{P}]+/u;
+/** Control characters separate too: a NUL inside a quoted FTS5 phrase ends the string. */
+const SEPARATORS = /[\s\p{P}\p{Cc}]+/u;
 
 export function planQuery(query: string): QueryPlan {
   const phrases = new Set<string>();
@@ -52,7 +54,7 @@ export function planQuery(query: string): QueryPlan {
   return {
     terms,
     match: terms.length > 0 ? terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(" OR ") : null,
-    shortTerms: [...shortTerms].slice(0, MAX_TERMS),
+    shortTerms: [...shortTerms].slice(0, MAX_SHORT_TERMS),
   };
 }
 

@@ -4,6 +4,7 @@
  * It stores each message as a memory; it does not extract facts or preferences.
  */
 import type { MemoryBackend } from "./backend";
+import { StoreError } from "./errors";
 import { foldText, likePattern, planQuery, relevance, round } from "./fts-query";
 import type {
   BackendResult,
@@ -49,7 +50,15 @@ export class LocalBackend implements MemoryBackend {
     this.#db = db;
   }
 
-  async add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>> {
+  add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>> {
+    return guarded("add", () => this.#add(request));
+  }
+
+  search(request: MemosSearchRequest): Promise<BackendResult<MemosSearchData>> {
+    return guarded("search", () => this.#search(request));
+  }
+
+  async #add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>> {
     const userIds = Array.isArray(request.user_id) ? request.user_id : [request.user_id ?? ""];
     // MemOS makes up a conversation id when none is given; so do we, one per add,
     // so the messages of one add stay grouped.
@@ -84,8 +93,12 @@ export class LocalBackend implements MemoryBackend {
     };
   }
 
-  async search(request: MemosSearchRequest): Promise<BackendResult<MemosSearchData>> {
-    const limit = Math.min(request.memory_limit_number ?? DEFAULT_LIMIT, LOCAL_MAX_SEARCH_LIMIT);
+  async #search(request: MemosSearchRequest): Promise<BackendResult<MemosSearchData>> {
+    const wanted = request.memory_limit_number;
+    const limit =
+      typeof wanted === "number" && Number.isFinite(wanted)
+        ? Math.min(Math.max(Math.trunc(wanted), 1), LOCAL_MAX_SEARCH_LIMIT)
+        : DEFAULT_LIMIT;
     const threshold = typeof request.relativity === "number" ? request.relativity : 0;
     const plan = planQuery(request.query);
     const scope = scopeOf(request);
@@ -96,13 +109,14 @@ export class LocalBackend implements MemoryBackend {
       where.push("m.conversation_id = ?");
       params.push(request.conversation_id);
     }
-    if (scope.agentIds.length > 0) {
-      where.push(`m.agent_id IN (${scope.agentIds.map(() => "?").join(", ")})`);
-      params.push(...scope.agentIds);
+    // Conditions are AND-ed, as in MemOS's `and` list: two different agent ids match nothing.
+    for (const agentId of scope.agentIds) {
+      where.push("m.agent_id = ?");
+      params.push(agentId);
     }
-    if (scope.appIds.length > 0) {
-      where.push(`m.app_id IN (${scope.appIds.map(() => "?").join(", ")})`);
-      params.push(...scope.appIds);
+    for (const appId of scope.appIds) {
+      where.push("m.app_id = ?");
+      params.push(appId);
     }
     for (const tag of scope.tags) {
       where.push("EXISTS (SELECT 1 FROM json_each(m.tags) WHERE json_each.value = ?)");
@@ -119,9 +133,11 @@ export class LocalBackend implements MemoryBackend {
         ORDER BY rank ASC, m.created_at DESC, m.rowid DESC LIMIT ?`;
       const rows = (await this.#db.prepare(sql).bind(plan.match, ...params, candidates).all<MemoryRow>()).results;
       const bestRank = rows[0]?.rank ?? 0;
+      // Short terms (two-character Chinese words) cannot be matched by the index, but they count here.
+      const allTerms = [...plan.terms, ...plan.shortTerms];
       scored = rows.map((row) => {
         const content = foldText(row.content);
-        const coverage = plan.terms.filter((term) => content.includes(term)).length / plan.terms.length;
+        const coverage = allTerms.filter((term) => content.includes(term)).length / allTerms.length;
         return { row, relativity: relevance(coverage, row.rank, bestRank) };
       });
     } else if (plan.shortTerms.length > 0) {
@@ -159,6 +175,15 @@ export class LocalBackend implements MemoryBackend {
   }
 }
 
+/** D1 errors become one typed error; their text (SQL, values) stays in the cause, off the wire. */
+async function guarded<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw new StoreError(`The embedded memory store could not ${operation}.`, { cause: error });
+  }
+}
+
 function contentText(message: MemosMessage): string {
   if (typeof message.content === "string") return message.content;
   const texts = message.content.flatMap((part) =>
@@ -176,27 +201,35 @@ function parseTags(value: string): string[] {
   }
 }
 
+/** A filter names few agents, apps or tags; more would only exhaust D1's 100 bound parameters. */
+const MAX_SCOPE_VALUES = 10;
+
 /**
  * Reads `agent_id`/`app_id` (top level, as older clients send them) and the
- * equality and `contains` conditions of MemOS's `filter` that the store can
- * honour. Conditions on fields it does not store are ignored, not refused, so a
- * caller switching backends keeps working.
+ * equality and `contains` conditions of MemOS's `filter` (its `and` lists)
+ * that the store can honour. Conditions on fields it does not store, and `or`
+ * lists, are ignored rather than refused, so a caller switching backends keeps
+ * working; the README says results may then be broader than MemOS's.
  */
 function scopeOf(request: MemosSearchRequest): SearchScope {
-  const scope: SearchScope = { agentIds: [], appIds: [], tags: [] };
-  const take = (condition: unknown): void => {
-    if (typeof condition !== "object" || condition === null) return;
+  const agentIds = new Set<string>();
+  const appIds = new Set<string>();
+  const tags = new Set<string>();
+  const pending: unknown[] = [{ agent_id: request.agent_id, app_id: request.app_id }, request.filter];
+  let visited = 0;
+  while (pending.length > 0 && visited++ < 200) {
+    const condition = pending.pop();
+    if (typeof condition !== "object" || condition === null) continue;
     for (const [field, value] of Object.entries(condition)) {
-      if (field === "and" && Array.isArray(value)) value.forEach(take);
-      if (field === "agent_id" && typeof value === "string") scope.agentIds.push(value);
-      if (field === "app_id" && typeof value === "string") scope.appIds.push(value);
+      if (field === "and" && Array.isArray(value)) pending.push(...value);
+      if (field === "agent_id" && typeof value === "string") agentIds.add(value);
+      if (field === "app_id" && typeof value === "string") appIds.add(value);
       if (field === "tags" && typeof value === "object" && value !== null && "contains" in value) {
         const tag = value.contains;
-        if (typeof tag === "string") scope.tags.push(tag);
+        if (typeof tag === "string") tags.add(tag);
       }
     }
-  };
-  take({ agent_id: request.agent_id, app_id: request.app_id });
-  take(request.filter);
-  return scope;
+  }
+  const capped = (values: Set<string>) => [...values].slice(0, MAX_SCOPE_VALUES);
+  return { agentIds: capped(agentIds), appIds: capped(appIds), tags: capped(tags) };
 }
