@@ -21,24 +21,31 @@ export interface Credential {
 export function readCredential(request: Request): Credential {
   const candidates: string[] = [];
   let malformed = false;
-  const header = request.headers.get("Authorization")?.trim();
-  if (header) {
-    const parts = header.split(/\s+/);
-    const [first = "", second] = parts;
-    if (parts.length === 1) {
-      candidates.push(first);
-    } else if (parts.length === 2 && second && SCHEMES.has(first.toLowerCase())) {
-      candidates.push(second);
-      if (first.toLowerCase() === "basic") candidates.push(...basicPassword(second));
-    } else {
-      malformed = true;
+  // Dify sends two Authorization headers when a builder types one and also sets the node's
+  // auth; they arrive joined by ", ". A custom tool applies its prefix to X-API-Key too.
+  for (const name of ["Authorization", "X-API-Key"]) {
+    for (const value of (request.headers.get(name) ?? "").split(",")) {
+      const read = readHeaderValue(value.trim());
+      candidates.push(...read.candidates);
+      malformed ||= read.malformed;
     }
   }
-  const apiKey = request.headers.get("X-API-Key")?.trim();
-  if (apiKey) candidates.push(apiKey);
   const queryKey = new URL(request.url).searchParams.get("key")?.trim();
   if (queryKey) candidates.push(queryKey);
   return { candidates, malformed };
+}
+
+/** `<token>`, or `<scheme> <token>` with Bearer, Token or Basic. */
+function readHeaderValue(value: string): Credential {
+  if (value === "") return { candidates: [], malformed: false };
+  const parts = value.split(/\s+/);
+  const [first = "", second] = parts;
+  if (parts.length === 1) return { candidates: [first], malformed: false };
+  if (parts.length === 2 && second && SCHEMES.has(first.toLowerCase())) {
+    const basic = first.toLowerCase() === "basic" ? basicPassword(second) : [];
+    return { candidates: [second, ...basic], malformed: false };
+  }
+  return { candidates: [], malformed: true };
 }
 
 function basicPassword(encoded: string): string[] {
@@ -70,7 +77,7 @@ export async function authenticate(request: Request, tokens: string[]): Promise<
       { malformedCredential: credential.malformed },
     );
   }
-  const expected = await Promise.all(tokens.map(digest));
+  const expected = await tokenDigests(tokens);
   let matched: number | undefined;
   for (const candidate of credential.candidates) {
     const given = await digest(candidate);
@@ -80,6 +87,17 @@ export async function authenticate(request: Request, tokens: string[]): Promise<
   }
   if (matched === undefined) throw new AppError("unauthorized", "The caller token is not valid.");
   return (await sha256Hex(`caller:${tokens[matched]}`)).slice(0, 16);
+}
+
+/** Digests of the configured tokens, computed once per config (tokens change only with a deploy). */
+const digestCache = new WeakMap<string[], ArrayBuffer[]>();
+
+async function tokenDigests(tokens: string[]): Promise<ArrayBuffer[]> {
+  const cached = digestCache.get(tokens);
+  if (cached) return cached;
+  const digests = await Promise.all(tokens.map(digest));
+  digestCache.set(tokens, digests);
+  return digests;
 }
 
 async function digest(value: string): Promise<ArrayBuffer> {

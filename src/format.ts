@@ -24,11 +24,14 @@ const HEADINGS: Record<MemoryKind, string> = {
 
 export const NO_MEMORIES_TEXT = "No relevant memories found.";
 
-interface Line {
+export interface MemoryEntry {
   memory: Memory;
-  line: string;
   /** MemOS's short name for the memory (`memory_key`), when it has one. */
   title: string | undefined;
+}
+
+interface Line extends MemoryEntry {
+  line: string;
 }
 
 function str(value: unknown): string | undefined {
@@ -57,7 +60,9 @@ function describe(
 function linesOf(data: MemosSearchData): Line[] {
   const lines: Line[] = [];
   for (const [list, kind] of Object.entries(DETAIL_LISTS) as [DetailListName, MemoryKind][]) {
-    for (const item of data[list] ?? []) {
+    const items = data[list];
+    if (!Array.isArray(items)) continue;
+    for (const item of items) {
       const described = describe(kind, item);
       if (!described) continue;
       const created = num(item.create_time);
@@ -78,10 +83,13 @@ function linesOf(data: MemosSearchData): Line[] {
   return lines;
 }
 
+/** Every memory of every detail list, in MemOS's order, with its title. */
+export function memoryEntries(data: MemosSearchData): MemoryEntry[] {
+  return linesOf(data);
+}
+
 export interface ShapedSearch {
   memories: Memory[];
-  /** Parallel to `memories`: MemOS's short name for each, where it has one. */
-  titles: (string | undefined)[];
   /** One heading per kind, one memory per line; a note when nothing matched. */
   text: string;
 }
@@ -97,7 +105,6 @@ export function shapeSearch(data: MemosSearchData): ShapedSearch {
   if (note) sections.push(note);
   return {
     memories: lines.map(({ memory }) => memory),
-    titles: lines.map(({ title }) => title),
     text: sections.length > 0 ? sections.join("\n\n") : NO_MEMORIES_TEXT,
   };
 }

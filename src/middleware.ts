@@ -3,7 +3,7 @@ import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
 import { authenticate } from "./auth";
-import { backendFor } from "./backend";
+import { backendFor } from "./select-backend";
 import { readConfig } from "./config";
 import { AppError, toAppError } from "./errors";
 

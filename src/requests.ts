@@ -37,6 +37,18 @@ export function normalizeMessages(given: MessageInput[], limits: MessageLimits, 
   });
 }
 
+/** `messages`, then the convenience pair as one user and one assistant message. */
+export function collectMessages(
+  messages: MessageInput[] | undefined,
+  said: string | undefined,
+  answered: string | undefined,
+): MessageInput[] {
+  const collected = [...(messages ?? [])];
+  if (said !== undefined) collected.push({ role: "user", content: said });
+  if (answered !== undefined) collected.push({ role: "assistant", content: answered });
+  return collected;
+}
+
 export interface BuiltAdd {
   request: MemosAddRequest;
   idempotencyKey: string | undefined;
@@ -53,11 +65,7 @@ export function buildAddRequest(input: AddRequest, limits: MessageLimits): Built
     source,
     ...passthrough
   } = input;
-  const collected: MessageInput[] = [...(messages ?? [])];
-  const said = user_message ?? user_messages;
-  const answered = assistant_message ?? ai_messages;
-  if (said !== undefined) collected.push({ role: "user", content: said });
-  if (answered !== undefined) collected.push({ role: "assistant", content: answered });
+  const collected = collectMessages(messages, user_message ?? user_messages, assistant_message ?? ai_messages);
   const request: MemosAddRequest = {
     ...dropUndefined(passthrough),
     messages: normalizeMessages(collected, limits),

@@ -15,6 +15,9 @@ describe("caller tokens", () => {
     ["Authorization: Token (MemOS clients)", { Authorization: `Token ${TOKEN}` }],
     ["Authorization: <bare token> (Dify custom header auth)", { Authorization: TOKEN }],
     ["X-API-Key", { "X-API-Key": TOKEN }],
+    ["X-API-Key: Basic <raw token> (a Dify custom tool's prefix on a custom header)", { "X-API-Key": `Basic ${TOKEN}` }],
+    ["X-API-Key: Bearer <token>", { "X-API-Key": `Bearer ${TOKEN}` }],
+    ["two Authorization headers joined (a typed header plus the node's auth)", { Authorization: `Bearer ${TOKEN}, Bearer ${TOKEN}` }],
     ["the second configured token", { Authorization: "Bearer second-token" }],
   ])("accepts %s", async (_name, headers) => {
     mockMemos(() => memosOk(searchData()));

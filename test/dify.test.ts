@@ -218,6 +218,13 @@ describe("External Knowledge API: POST /dify/retrieval", () => {
     expect(upstream[0]?.body).toMatchObject({ user_id: "user-42", query: 'Where to stay? "cheap" 你好', memory_limit_number: 4 });
   });
 
+  it("clamps a top_k above what memos-edge serves instead of refusing it", async () => {
+    const upstream = mockMemos(() => memosOk(searchData()));
+    const body = pythonJsonDumps({ retrieval_setting: { top_k: 100, score_threshold: 0.0 }, query: "trip", knowledge_id: "user-42" });
+    expect((await retrieval(body)).status).toBe(200);
+    expect(upstream[0]?.body).toMatchObject({ memory_limit_number: 25 });
+  });
+
   it("drops records under score_threshold and defaults a null top_k", async () => {
     const upstream = mockMemos(() => memosOk(searchData()));
     const body = pythonJsonDumps({ retrieval_setting: { top_k: null, score_threshold: 0.8 }, query: "trip", knowledge_id: "user-42" });
@@ -268,6 +275,13 @@ describe("API-based extension: POST /dify/extension", () => {
         "Preferences:\n- The user likely prefers good-value hotels.",
     });
     expect(upstream[0]?.body).toMatchObject({ user_id: "u-7", query: "Plan my summer" });
+  });
+
+  it("takes a number input variable as the user id", async () => {
+    const upstream = mockMemos(() => memosOk(searchData()));
+    const response = await extension({ point: "app.external_data_tool.query", params: { inputs: { user_id: 42 }, query: "hi" } });
+    expect(response.status).toBe(200);
+    expect(upstream[0]?.body).toMatchObject({ user_id: "42" });
   });
 
   it("explains a missing user id with a 400", async () => {

@@ -9,7 +9,7 @@ import type { AppEnv } from "../app-env";
 import { readFields } from "../body";
 import { AppError } from "../errors";
 import { optionalInt, optionalNumber, requiredText } from "../fields";
-import { shapeSearch, type Memory } from "../format";
+import { memoryEntries, shapeSearch, type MemoryEntry } from "../format";
 import { methodNotAllowed, requireCaller } from "../middleware";
 import { buildSearchRequest, mergeFilter } from "../requests";
 import { MAX_ID_LENGTH, MAX_TOP_K } from "../schemas";
@@ -40,7 +40,9 @@ const retrievalSchema = z.object({
   query: requiredText("query", 200_000, "What to recall."),
   retrieval_setting: z
     .object({
-      top_k: optionalInt("top_k", 1, MAX_TOP_K, "How many records at most."),
+      // Dify's own dataset setting: clamped to what memos-edge serves, never refused
+      // (Dify turns a refused retrieval into "no records" without a word).
+      top_k: optionalInt("top_k", 1, 10_000, "How many records at most."),
       score_threshold: optionalNumber("score_threshold", 0, 1, "Minimum score."),
     })
     .nullish()
@@ -70,20 +72,23 @@ dify.post("/dify/retrieval", async (c) => {
   const input = parseOrThrow(retrievalSchema, fields);
   const threshold = input.retrieval_setting.score_threshold ?? 0;
   const { request } = buildSearchRequest(
-    { user_id: input.knowledge_id, query: input.query, top_k: input.retrieval_setting.top_k ?? DEFAULT_RETRIEVAL_TOP_K },
+    {
+      user_id: input.knowledge_id,
+      query: input.query,
+      top_k: Math.min(input.retrieval_setting.top_k ?? DEFAULT_RETRIEVAL_TOP_K, MAX_TOP_K),
+    },
     backend.maxSearchLimit,
   );
   const extra = mergeFilter(request.filter, filterFromMetadata(input.metadata_condition));
   if (extra !== undefined) request.filter = extra;
   const { data } = await backend.search(request);
-  const { memories, titles } = shapeSearch(data);
-  const records = memories
-    .map((memory, index) => toRecord(memory, titles[index], backend.kind))
+  const records = memoryEntries(data)
+    .map((entry) => toRecord(entry, backend.kind))
     .filter((record) => record.score >= threshold);
   return c.json({ records });
 });
 
-function toRecord(memory: Memory, title: string | undefined, backend: string) {
+function toRecord({ memory, title }: MemoryEntry, backend: string) {
   const metadata: Record<string, string> = { source: "memos-edge", backend, type: memory.type };
   if (memory.id !== null) metadata.document_id = memory.id;
   if (memory.conversation_id !== null) metadata.conversation_id = memory.conversation_id;
@@ -116,7 +121,9 @@ dify.post("/dify/extension", async (c) => {
     });
   }
   const params = parseOrThrow(externalDataParamsSchema, input.params);
-  const userId = typeof params.inputs.user_id === "string" ? params.inputs.user_id.trim() : "";
+  const given = params.inputs.user_id;
+  // A number input variable arrives as a number.
+  const userId = typeof given === "string" || typeof given === "number" ? String(given).trim() : "";
   if (userId === "") {
     throw new AppError(
       "invalid_request",

@@ -12,7 +12,7 @@ import { readFields } from "../body";
 import { optionalInt, optionalText, requiredText } from "../fields";
 import { methodNotAllowed, requireCaller } from "../middleware";
 import type { MemosAddRequest, MemosSearchRequest } from "../memos/types";
-import { dropUndefined, normalizeMessages } from "../requests";
+import { collectMessages, dropUndefined, normalizeMessages } from "../requests";
 import { MAX_ID_LENGTH, messagesField, userIdsField } from "../schemas";
 import { parseOrThrow, throwInvalid } from "../validate";
 
@@ -51,9 +51,7 @@ memosCompat.post(`${MEMOS_PREFIX}/add/message`, async (c) => {
     await readFields(c.req.raw, config.maxBodyBytes),
   );
   if (rest.user_id === undefined && rest.agent_id === undefined) throwInvalid("user_id is required", "user_id");
-  const collected = [...(messages ?? [])];
-  if (user_messages !== undefined) collected.push({ role: "user", content: user_messages });
-  if (ai_messages !== undefined) collected.push({ role: "assistant", content: ai_messages });
+  const collected = collectMessages(messages, user_messages, ai_messages);
   const request: MemosAddRequest = { ...dropUndefined(rest), messages: normalizeMessages(collected, config) };
 
   const outcome = await addOnce({

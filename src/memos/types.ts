@@ -52,30 +52,6 @@ export const memosAddDataSchema = z
 export type MemosAddData = z.infer<typeof memosAddDataSchema>;
 
 const optionalText = z.string().optional().catch(undefined);
-const optionalNumber = z.number().optional().catch(undefined);
-
-export const memoryDetailSchema = z.looseObject({
-  id: z.union([z.string(), z.number()]).transform(String).optional().catch(undefined),
-  memory_key: optionalText,
-  memory_value: optionalText,
-  memory_type: optionalText,
-  create_time: optionalNumber,
-  conversation_id: optionalText,
-  relativity: optionalNumber,
-  tags: z.array(z.string()).optional().catch(undefined),
-});
-export type MemoryDetail = z.infer<typeof memoryDetailSchema>;
-
-export const preferenceDetailSchema = z.looseObject({
-  id: z.union([z.string(), z.number()]).transform(String).optional().catch(undefined),
-  preference_type: optionalText,
-  preference: optionalText,
-  reasoning: optionalText,
-  conversation_id: optionalText,
-  create_time: optionalNumber,
-  relativity: optionalNumber,
-});
-export type PreferenceDetail = z.infer<typeof preferenceDetailSchema>;
 
 /** Every detail list MemOS may return, with the `type` memos-edge gives its items. */
 export const DETAIL_LISTS = {
