@@ -42,8 +42,10 @@ app.notFound((c) => {
 
 app.onError((error, c) => {
   const appError = noteError(c.var.log ?? {}, error);
-  if (appError.code === "internal_error") {
-    console.error(JSON.stringify({ request_id: c.var.requestId, error: String(error) }));
+  // Faults of our own deserve the detail the caller does not get (never input: D1 and JS errors name no values).
+  if (appError.code === "internal_error" || appError.code === "store_unavailable") {
+    const cause = appError.code === "internal_error" ? error : appError.cause;
+    console.error(JSON.stringify({ request_id: c.var.requestId, error: String(cause).slice(0, 500) }));
   }
   return errorResponse(appError, errorSurfaceOf(normalizedPath(c.req.raw)));
 });

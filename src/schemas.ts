@@ -20,8 +20,11 @@ import { MEMOS_ROLES } from "./memos/types";
 export const MAX_ID_LENGTH = 100;
 /** MemOS's group-chat limit. */
 export const MAX_GROUP_USERS = 20;
-/** Static ceiling; the configured MAX_MESSAGE_CHARS (lower) is checked when building the add. */
-const MAX_TEXT = 200_000;
+/**
+ * Ceiling for free text before the configured MAX_MESSAGE_CHARS is checked (when
+ * the add is built); the body cap (MAX_BODY_BYTES) bounds it first in practice.
+ */
+export const MAX_FREE_TEXT = 10_000_000;
 export const MAX_TOP_K = 50;
 export const DEFAULT_TOP_K = 10;
 
@@ -92,10 +95,10 @@ export const addRequestSchema = z.object({
   user_id: userIdsField(true),
   conversation_id: optionalText("conversation_id", MAX_ID_LENGTH, "Groups the messages of one conversation. MemOS makes one up when absent."),
   messages: messagesField,
-  user_message: optionalText("user_message", MAX_TEXT, "What the user said (added before assistant_message)."),
-  assistant_message: optionalText("assistant_message", MAX_TEXT, "What the assistant answered."),
-  user_messages: optionalText("user_messages", MAX_TEXT, "Same as user_message (the MemOS plugin 0.0.4 name)."),
-  ai_messages: optionalText("ai_messages", MAX_TEXT, "Same as assistant_message (the MemOS plugin 0.0.4 name)."),
+  user_message: optionalText("user_message", MAX_FREE_TEXT, "What the user said (added before assistant_message)."),
+  assistant_message: optionalText("assistant_message", MAX_FREE_TEXT, "What the assistant answered."),
+  user_messages: optionalText("user_messages", MAX_FREE_TEXT, "Same as user_message (the MemOS plugin 0.0.4 name)."),
+  ai_messages: optionalText("ai_messages", MAX_FREE_TEXT, "Same as assistant_message (the MemOS plugin 0.0.4 name)."),
   idempotency_key: idempotencyKeyField,
   agent_id: optionalText("agent_id", MAX_ID_LENGTH, "Keeps memories of different agents of one user apart."),
   app_id: optionalText("app_id", MAX_ID_LENGTH, "The app the memory belongs to."),
@@ -111,7 +114,7 @@ export type AddRequest = z.infer<typeof addRequestSchema>;
 
 export const searchRequestSchema = z.object({
   user_id: requiredText("user_id", MAX_ID_LENGTH, "Whose memory to search."),
-  query: requiredText("query", MAX_TEXT, "What to recall, usually the user's latest message."),
+  query: requiredText("query", MAX_FREE_TEXT, "What to recall, usually the user's latest message."),
   conversation_id: optionalText("conversation_id", MAX_ID_LENGTH, "Only this conversation's memories."),
   top_k: optionalInt("top_k", 1, MAX_TOP_K, `How many memories at most (default ${DEFAULT_TOP_K}; MemOS serves at most 25).`),
   agent_id: optionalText("agent_id", MAX_ID_LENGTH, "Only this agent's memories."),

@@ -334,6 +334,10 @@ describe("GET /openapi.json (Dify custom tool)", () => {
     const add = doc.paths["/v1/add"]?.post.requestBody.content["application/json"]?.schema;
     expect(add?.required).toEqual(["user_id"]);
     expect(Object.keys(add?.properties ?? {})).toEqual(expect.arrayContaining(["user_message", "assistant_message", "messages"]));
+    // The LLM fills every property Dify shows it: plumbing stays out of the tool.
+    for (const plumbing of ["source", "user_messages", "ai_messages", "async_mode", "info"]) {
+      expect(Object.keys(add?.properties ?? {})).not.toContain(plumbing);
+    }
   });
 
   it("holds no secret", async () => {

@@ -12,7 +12,7 @@ import { optionalInt, optionalNumber, requiredText } from "../fields";
 import { memoryEntries, shapeSearch, type MemoryEntry } from "../format";
 import { methodNotAllowed, requireCaller } from "../middleware";
 import { buildSearchRequest, mergeFilter } from "../requests";
-import { MAX_ID_LENGTH, MAX_TOP_K } from "../schemas";
+import { MAX_FREE_TEXT, MAX_ID_LENGTH, MAX_TOP_K } from "../schemas";
 import { parseOrThrow } from "../validate";
 
 export const dify = new Hono<AppEnv>();
@@ -37,7 +37,7 @@ const metadataConditionSchema = z
 
 const retrievalSchema = z.object({
   knowledge_id: requiredText("knowledge_id", MAX_ID_LENGTH, "The memory user to search."),
-  query: requiredText("query", 200_000, "What to recall."),
+  query: requiredText("query", MAX_FREE_TEXT, "What to recall."),
   retrieval_setting: z
     .object({
       // Dify's own dataset setting: clamped to what memos-edge serves, never refused

@@ -13,7 +13,7 @@ import { optionalInt, optionalText, requiredText } from "../fields";
 import { methodNotAllowed, requireCaller } from "../middleware";
 import type { MemosAddRequest, MemosSearchRequest } from "../memos/types";
 import { collectMessages, dropUndefined, normalizeMessages } from "../requests";
-import { MAX_ID_LENGTH, messagesField, userIdsField } from "../schemas";
+import { MAX_FREE_TEXT, MAX_ID_LENGTH, messagesField, userIdsField } from "../schemas";
 import { parseOrThrow, throwInvalid } from "../validate";
 
 export const MEMOS_PREFIX = "/api/openmem/v1";
@@ -31,12 +31,12 @@ const memosAddSchema = z.looseObject({
   conversation_id: idField("conversation_id"),
   messages: messagesField,
   // The MemOS plugin 0.0.4's names; folded into messages like MemOS clients expect.
-  user_messages: optionalText("user_messages", 200_000, ""),
-  ai_messages: optionalText("ai_messages", 200_000, ""),
+  user_messages: optionalText("user_messages", MAX_FREE_TEXT, ""),
+  ai_messages: optionalText("ai_messages", MAX_FREE_TEXT, ""),
 });
 
 const memosSearchSchema = z.looseObject({
-  query: requiredText("query", 200_000, "What to recall."),
+  query: requiredText("query", MAX_FREE_TEXT, "What to recall."),
   // Checked as a whole number only; its range is MemOS's (or the embedded store's) to enforce.
   memory_limit_number: optionalInt("memory_limit_number", 1, 1_000, "How many memories at most."),
   user_id: idField("user_id"),

@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../app-env";
 import { methodNotAllowed } from "../middleware";
-import { addRequestSchema, searchRequestSchema } from "../schemas";
+import { MAX_FREE_TEXT, addRequestSchema, searchRequestSchema } from "../schemas";
 import { VERSION } from "../version";
 
 export const openapi = new Hono<AppEnv>();
@@ -25,6 +25,8 @@ function bodySchema(schema: z.ZodType): Record<string, unknown> {
     io: "input",
     unrepresentable: "any",
     override: ({ zodSchema, jsonSchema }) => {
+      // Free text is capped by configuration (MAX_MESSAGE_CHARS, MAX_BODY_BYTES), not by the schema.
+      if (jsonSchema.maxLength === MAX_FREE_TEXT) delete jsonSchema.maxLength;
       const wireType = z.globalRegistry.get(zodSchema)?.type;
       if (wireType === undefined) return;
       for (const keyword of Object.keys(jsonSchema)) {
@@ -61,6 +63,30 @@ function operation(operationId: string, summary: string, description: string, sc
   };
 }
 
+/**
+ * What a tool call needs. Dify lets the LLM fill every body property, so the
+ * tool schema leaves out the plumbing (aliases, MemOS views, knowledge bases,
+ * source); those stay available to HTTP-node and webhook callers.
+ */
+const addToolSchema = addRequestSchema.pick({
+  user_id: true,
+  conversation_id: true,
+  user_message: true,
+  assistant_message: true,
+  messages: true,
+  idempotency_key: true,
+  agent_id: true,
+  tags: true,
+});
+const searchToolSchema = searchRequestSchema.pick({
+  user_id: true,
+  query: true,
+  conversation_id: true,
+  top_k: true,
+  agent_id: true,
+  tags: true,
+});
+
 export function openApiDocument(origin: string) {
   return {
     openapi: "3.1.0",
@@ -76,13 +102,13 @@ export function openApiDocument(origin: string) {
         "add_memory",
         "Save a conversation turn to the user's long-term memory",
         "Call after answering, with what the user said and what you answered, so they can be recalled later.",
-        addRequestSchema,
+        addToolSchema,
       ),
       "/v1/search": operation(
         "search_memory",
         "Recall the user's memories relevant to a query",
         "Call before answering. The answer's text field is ready to put in a prompt: facts and preferences, one per line.",
-        searchRequestSchema,
+        searchToolSchema,
       ),
     },
   };
