@@ -25,7 +25,9 @@ export async function readFields(request: Request, maxBytes: number): Promise<Fi
   if (contentType === "multipart/form-data") {
     let form: FormData;
     try {
-      form = await new Response(bytes, { headers: { "Content-Type": request.headers.get("Content-Type") ?? "" } }).formData();
+      form = await new Response(bytes, {
+        headers: { "Content-Type": request.headers.get("Content-Type") ?? "" },
+      }).formData();
     } catch (error) {
       throw new AppError("invalid_request", "The multipart body could not be read.", { cause: error });
     }
@@ -36,7 +38,12 @@ export async function readFields(request: Request, maxBytes: number): Promise<Fi
     }
     return collect(entries);
   }
-  if (contentType === "" || contentType === "application/json" || contentType.endsWith("+json") || contentType.startsWith("text/")) {
+  if (
+    contentType === "" ||
+    contentType === "application/json" ||
+    contentType.endsWith("+json") ||
+    contentType.startsWith("text/")
+  ) {
     return parseJsonObject(decode(bytes));
   }
   throw new AppError(
@@ -80,8 +87,7 @@ function decode(bytes: Uint8Array): string {
 }
 
 async function readCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new AppError("payload_too_large", `The body is larger than ${maxBytes} bytes.`);
+  const tooLarge = () => new AppError("payload_too_large", `The body is larger than ${maxBytes} bytes.`);
   const declared = Number(request.headers.get("Content-Length") ?? "0");
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
   if (!request.body) return new Uint8Array();

@@ -39,7 +39,8 @@ export class DedupeLock extends DurableObject {
     if (done && done.expires_at > now) return { state: "done", fingerprint: done.fingerprint, result: done.result };
     const claim = storage.get<Claim>("claim");
     // An expired lease belongs to an attempt that died (isolate evicted, request cancelled).
-    if (claim && claim.owner !== owner && claim.lease_until > now) return { state: "busy", fingerprint: claim.fingerprint };
+    if (claim && claim.owner !== owner && claim.lease_until > now)
+      return { state: "busy", fingerprint: claim.fingerprint };
     storage.put<Claim>("claim", { fingerprint, owner, lease_until: now + leaseMs });
     return { state: "claimed" };
   }

@@ -88,9 +88,13 @@ export class Deduper {
       if (answer.state === "claimed") break;
       assertSameBody(answer.fingerprint, key.fingerprint);
       if (Date.now() >= waitUntil) {
-        throw new AppError("add_in_progress", "An identical add is still in progress; retry shortly to get its result.", {
-          retryAfter: 1,
-        });
+        throw new AppError(
+          "add_in_progress",
+          "An identical add is still in progress; retry shortly to get its result.",
+          {
+            retryAfter: 1,
+          },
+        );
       }
       await sleep(POLL_INTERVAL_MS);
     }
@@ -136,7 +140,11 @@ export class Deduper {
     }
   }
 
-  async #claim(lock: DurableObjectStub<DedupeLock> | undefined, fingerprint: string, owner: string): Promise<ClaimAnswer> {
+  async #claim(
+    lock: DurableObjectStub<DedupeLock> | undefined,
+    fingerprint: string,
+    owner: string,
+  ): Promise<ClaimAnswer> {
     if (!lock) return { state: "claimed" };
     try {
       return await lock.claim(fingerprint, owner, this.#options.leaseMs);

@@ -124,7 +124,8 @@ function wireBody(error: AppError, surface: ErrorSurface): { status: number; bod
       status: error.status,
       // MemOS's own 40132 would tell a MemOS client its key is wrong; here the caller's token was fine.
       body: {
-        code: error.code === "upstream_auth" ? MEMOS_CODES.upstream_auth : (error.upstreamCode ?? MEMOS_CODES[error.code]),
+        code:
+          error.code === "upstream_auth" ? MEMOS_CODES.upstream_auth : (error.upstreamCode ?? MEMOS_CODES[error.code]),
         message: error.message,
         data: null,
       },
@@ -171,7 +172,11 @@ function fromMemosError(error: MemosError): AppError {
   };
   switch (error.kind) {
     case "auth":
-      return new AppError("upstream_auth", "MemOS refused memos-edge's API key; check the MEMOS_API_KEY secret.", options);
+      return new AppError(
+        "upstream_auth",
+        "MemOS refused memos-edge's API key; check the MEMOS_API_KEY secret.",
+        options,
+      );
     case "rejected":
       return new AppError("upstream_rejected", `MemOS refused the request: ${error.message}`, {
         ...options,

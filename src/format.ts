@@ -51,7 +51,8 @@ function describe(
     const content = str(item.preference) ?? str(item.memory_value) ?? str(item.content);
     return content === undefined ? undefined : { content, line: `- ${content}`, title: str(item.preference_type) };
   }
-  const value = str(item.memory_value) ?? str(item.content) ?? str(item.memory) ?? str(item.preference) ?? str(item.description);
+  const value =
+    str(item.memory_value) ?? str(item.content) ?? str(item.memory) ?? str(item.preference) ?? str(item.description);
   if (value === undefined) return undefined;
   const key = str(item.memory_key) ?? str(item.title) ?? str(item.name);
   return { content: value, line: key ? `- ${key}: ${value}` : `- ${value}`, title: key };

@@ -21,7 +21,8 @@ export const requestContext = createMiddleware<AppEnv>(async function requestCon
   c.header("X-Request-Id", requestId);
   // Dify decodes by the declared charset and guesses without one.
   const type = c.res.headers.get("Content-Type");
-  if (type?.startsWith("application/json") && !/charset=/i.test(type)) c.header("Content-Type", `${type}; charset=utf-8`);
+  if (type?.startsWith("application/json") && !/charset=/i.test(type))
+    c.header("Content-Type", `${type}; charset=utf-8`);
   // Tokens, keys and message contents never reach this line.
   console.log(
     JSON.stringify({
@@ -73,7 +74,9 @@ export const corsFromConfig = createMiddleware<AppEnv>(async function corsFromCo
 /** Answers 405 with `Allow` for a known path asked with another method. */
 export function methodNotAllowed(...allow: string[]) {
   return createMiddleware<AppEnv>(async function methodNotAllowed(c) {
-    throw new AppError("method_not_allowed", `${c.req.method} is not allowed here; use ${allow.join(" or ")}.`, { allow });
+    throw new AppError("method_not_allowed", `${c.req.method} is not allowed here; use ${allow.join(" or ")}.`, {
+      allow,
+    });
   });
 }
 

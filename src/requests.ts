@@ -27,11 +27,20 @@ export function normalizeMessages(given: MessageInput[], limits: MessageLimits, 
   }
   const stamp = now.toISOString();
   return messages.map((message, index) => {
-    const length = typeof message.content === "string" ? message.content.length : JSON.stringify(message.content).length;
+    const length =
+      typeof message.content === "string" ? message.content.length : JSON.stringify(message.content).length;
     if (length > limits.maxMessageChars) {
-      throwInvalid(`messages[${index}] is ${length} characters; at most ${limits.maxMessageChars} per message`, "messages");
+      throwInvalid(
+        `messages[${index}] is ${length} characters; at most ${limits.maxMessageChars} per message`,
+        "messages",
+      );
     }
-    const out: MemosMessage = { ...message, role: message.role, content: message.content, chat_time: message.chat_time ?? stamp };
+    const out: MemosMessage = {
+      ...message,
+      role: message.role,
+      content: message.content,
+      chat_time: message.chat_time ?? stamp,
+    };
     for (const key of ["role_id", "role_name"] as const) if (out[key] === undefined) delete out[key];
     return out;
   });

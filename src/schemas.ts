@@ -64,21 +64,37 @@ export const messagesField = z
 export function userIdsField(required: boolean) {
   const ids = z.union(
     [
-      z.string().trim().min(1, "user_id is required").max(MAX_ID_LENGTH, `user_id must be at most ${MAX_ID_LENGTH} characters`),
       z
-        .array(z.string().trim().min(1, "user_id must not hold empty ids").max(MAX_ID_LENGTH, `each user_id must be at most ${MAX_ID_LENGTH} characters`))
+        .string()
+        .trim()
+        .min(1, "user_id is required")
+        .max(MAX_ID_LENGTH, `user_id must be at most ${MAX_ID_LENGTH} characters`),
+      z
+        .array(
+          z
+            .string()
+            .trim()
+            .min(1, "user_id must not hold empty ids")
+            .max(MAX_ID_LENGTH, `each user_id must be at most ${MAX_ID_LENGTH} characters`),
+        )
         .min(1, "user_id is required")
         .max(MAX_GROUP_USERS, `user_id takes at most ${MAX_GROUP_USERS} ids`),
     ],
-    { error: (issue) => (issue.input === undefined ? "user_id is required" : "user_id must be a string or a list of strings") },
+    {
+      error: (issue) =>
+        issue.input === undefined ? "user_id is required" : "user_id must be a string or a list of strings",
+    },
   );
   return z
-    .preprocess((value) => {
-      if (isAbsent(value)) return undefined;
-      if (typeof value === "number") return String(value);
-      if (typeof value === "string" && value.trim().startsWith("[")) return parseJsonOr(value.trim(), value);
-      return value;
-    }, required ? ids : ids.optional())
+    .preprocess(
+      (value) => {
+        if (isAbsent(value)) return undefined;
+        if (typeof value === "number") return String(value);
+        if (typeof value === "string" && value.trim().startsWith("[")) return parseJsonOr(value.trim(), value);
+        return value;
+      },
+      required ? ids : ids.optional(),
+    )
     .meta({
       type: "string",
       description: `Whose memory this is (at most ${MAX_ID_LENGTH} characters). For a group chat, a JSON array of up to ${MAX_GROUP_USERS} ids.`,
@@ -93,7 +109,11 @@ const idempotencyKeyField = optionalText(
 
 export const addRequestSchema = z.object({
   user_id: userIdsField(true),
-  conversation_id: optionalText("conversation_id", MAX_ID_LENGTH, "Groups the messages of one conversation. MemOS makes one up when absent."),
+  conversation_id: optionalText(
+    "conversation_id",
+    MAX_ID_LENGTH,
+    "Groups the messages of one conversation. MemOS makes one up when absent.",
+  ),
   messages: messagesField,
   user_message: optionalText("user_message", MAX_FREE_TEXT, "What the user said (added before assistant_message)."),
   assistant_message: optionalText("assistant_message", MAX_FREE_TEXT, "What the assistant answered."),
@@ -105,7 +125,12 @@ export const addRequestSchema = z.object({
   tags: optionalList("tags", 50, 100, "Tags for the memory: comma-separated or a JSON array."),
   info: optionalObject("info", "Custom fields as a JSON object (string, number or string-list values)."),
   allow_public: optionalBoolean("allow_public", "Whether the memory may be public (MemOS default false)."),
-  allow_knowledgebase_ids: optionalList("allow_knowledgebase_ids", 50, 100, "Knowledge bases the memory may be written to."),
+  allow_knowledgebase_ids: optionalList(
+    "allow_knowledgebase_ids",
+    50,
+    100,
+    "Knowledge bases the memory may be written to.",
+  ),
   async_mode: optionalBoolean("async_mode", "MemOS extracts memories in the background (default true)."),
   allow_memory_view: optionalBoolean("allow_memory_view", "Let MemOS build memory views from this add."),
   source: optionalText("source", 100, "Who wrote the memory (default memos-edge)."),
@@ -116,12 +141,25 @@ export const searchRequestSchema = z.object({
   user_id: requiredText("user_id", MAX_ID_LENGTH, "Whose memory to search."),
   query: requiredText("query", MAX_FREE_TEXT, "What to recall, usually the user's latest message."),
   conversation_id: optionalText("conversation_id", MAX_ID_LENGTH, "Only this conversation's memories."),
-  top_k: optionalInt("top_k", 1, MAX_TOP_K, `How many memories at most (default ${DEFAULT_TOP_K}; MemOS serves at most 25).`),
+  top_k: optionalInt(
+    "top_k",
+    1,
+    MAX_TOP_K,
+    `How many memories at most (default ${DEFAULT_TOP_K}; MemOS serves at most 25).`,
+  ),
   agent_id: optionalText("agent_id", MAX_ID_LENGTH, "Only this agent's memories."),
   app_id: optionalText("app_id", MAX_ID_LENGTH, "Only this app's memories."),
   tags: optionalList("tags", 20, 100, "Only memories carrying each of these tags: comma-separated or a JSON array."),
-  filter: optionalObject("filter", 'A MemOS filter as a JSON object, e.g. {"and": [{"tags": {"contains": "travel"}}]}.'),
-  include_memory_view: optionalList("include_memory_view", 10, 40, "MemOS views to include: detail_factual, preference, skill, profile, event, tool_memory."),
+  filter: optionalObject(
+    "filter",
+    'A MemOS filter as a JSON object, e.g. {"and": [{"tags": {"contains": "travel"}}]}.',
+  ),
+  include_memory_view: optionalList(
+    "include_memory_view",
+    10,
+    40,
+    "MemOS views to include: detail_factual, preference, skill, profile, event, tool_memory.",
+  ),
   include_preference: optionalBoolean("include_preference", "Also recall preferences (default true)."),
   preference_limit_number: optionalInt("preference_limit_number", 0, 25, "How many preferences at most."),
   relativity: optionalNumber("relativity", 0, 1, "Minimum relevance, 0 to 1 (0 turns the threshold off)."),

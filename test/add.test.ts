@@ -71,7 +71,10 @@ describe("POST /v1/add (MemOS backend)", () => {
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatch(/^dedupe:v1:[0-9a-f]{16}:body:[0-9a-f]{64}$/);
     const record = await env.DEDUPE.get<{ fingerprint: string; result: unknown }>(keys[0] ?? "", "json");
-    expect(record).toMatchObject({ fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/), result: { data: { task_id: "task-1" } } });
+    expect(record).toMatchObject({
+      fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+      result: { data: { task_id: "task-1" } },
+    });
     expect(JSON.stringify(record)).not.toContain(MEMOS_KEY);
   });
 

@@ -10,14 +10,26 @@ function search(headers: Record<string, string>, path = "/v1/search") {
 describe("caller tokens", () => {
   it.each([
     ["Authorization: Bearer (Dify HTTP node, External Knowledge, API extension)", { Authorization: `Bearer ${TOKEN}` }],
-    ["Authorization: Basic <raw token> (Dify custom tool's default prefix, not base64)", { Authorization: `Basic ${TOKEN}` }],
-    ["Authorization: Basic base64(user:token) (Dify HTTP node basic auth with a colon)", { Authorization: `Basic ${btoa(`memos:${TOKEN}`)}` }],
+    [
+      "Authorization: Basic <raw token> (Dify custom tool's default prefix, not base64)",
+      { Authorization: `Basic ${TOKEN}` },
+    ],
+    [
+      "Authorization: Basic base64(user:token) (Dify HTTP node basic auth with a colon)",
+      { Authorization: `Basic ${btoa(`memos:${TOKEN}`)}` },
+    ],
     ["Authorization: Token (MemOS clients)", { Authorization: `Token ${TOKEN}` }],
     ["Authorization: <bare token> (Dify custom header auth)", { Authorization: TOKEN }],
     ["X-API-Key", { "X-API-Key": TOKEN }],
-    ["X-API-Key: Basic <raw token> (a Dify custom tool's prefix on a custom header)", { "X-API-Key": `Basic ${TOKEN}` }],
+    [
+      "X-API-Key: Basic <raw token> (a Dify custom tool's prefix on a custom header)",
+      { "X-API-Key": `Basic ${TOKEN}` },
+    ],
     ["X-API-Key: Bearer <token>", { "X-API-Key": `Bearer ${TOKEN}` }],
-    ["two Authorization headers joined (a typed header plus the node's auth)", { Authorization: `Bearer ${TOKEN}, Bearer ${TOKEN}` }],
+    [
+      "two Authorization headers joined (a typed header plus the node's auth)",
+      { Authorization: `Bearer ${TOKEN}, Bearer ${TOKEN}` },
+    ],
     ["the second configured token", { Authorization: "Bearer second-token" }],
   ])("accepts %s", async (_name, headers) => {
     mockMemos(() => memosOk(searchData()));

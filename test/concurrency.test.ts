@@ -113,7 +113,12 @@ describe("concurrent identical adds", () => {
     const upstream = mockMemos(() => addAccepted());
     const { lock, fingerprint } = await lockFor("slow");
     await lock.claim(fingerprint, "other-isolate", 30_000);
-    const response = await postJson("/v1/add", turn, { ...CLOUD, DEDUPE_WAIT_MS: "300" }, { "Idempotency-Key": "slow" });
+    const response = await postJson(
+      "/v1/add",
+      turn,
+      { ...CLOUD, DEDUPE_WAIT_MS: "300" },
+      { "Idempotency-Key": "slow" },
+    );
     expect(response.status).toBe(409);
     expect(response.headers.get("Retry-After")).toBe("1");
     expect(await json(response)).toMatchObject({ ok: false, error: { code: "add_in_progress" } });
@@ -158,22 +163,30 @@ describe("concurrent identical adds", () => {
     const lastWrite = new Map<string, number>();
     const limited = async (key: string, write: () => Promise<void>) => {
       const previous = lastWrite.get(key);
-      if (previous !== undefined && Date.now() - previous < 1_000) throw new Error("KV PUT failed: 429 Too Many Requests");
+      if (previous !== undefined && Date.now() - previous < 1_000)
+        throw new Error("KV PUT failed: 429 Too Many Requests");
       lastWrite.set(key, Date.now());
       await write();
     };
     const throttledKv = {
       get: env.DEDUPE.get.bind(env.DEDUPE),
       list: env.DEDUPE.list.bind(env.DEDUPE),
-      put: (key: string, value: string, options?: KVNamespacePutOptions) => limited(key, () => env.DEDUPE.put(key, value, options)),
+      put: (key: string, value: string, options?: KVNamespacePutOptions) =>
+        limited(key, () => env.DEDUPE.put(key, value, options)),
       delete: (key: string) => limited(key, () => env.DEDUPE.delete(key)),
     };
     const kv = { ...CLOUD, DEDUPE: throttledKv };
-    const upstream = mockMemos((_request, index) => (index === 0 ? new Response("down", { status: 500 }) : addAccepted()));
+    const upstream = mockMemos((_request, index) =>
+      index === 0 ? new Response("down", { status: 500 }) : addAccepted(),
+    );
     const attempts = [];
     for (let i = 0; i < 4; i++) attempts.push(await postJson("/v1/add", turn, kv)); // Dify: first try + 3 retries
     expect(attempts.map((r) => r.status)).toEqual([502, 200, 200, 200]);
-    expect(await Promise.all(attempts.slice(1).map(async (r) => (await json(r)).deduplicated))).toEqual([false, true, true]);
+    expect(await Promise.all(attempts.slice(1).map(async (r) => (await json(r)).deduplicated))).toEqual([
+      false,
+      true,
+      true,
+    ]);
     expect(upstream).toHaveLength(2);
   });
 });

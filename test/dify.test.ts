@@ -3,7 +3,19 @@
  * Request node's body types, External Knowledge, API extension, custom tools.
  */
 import { describe, expect, it } from "vitest";
-import { CLOUD, LOCAL, MEMOS_KEY, ORIGIN, TOKEN, addAccepted, call, json, memosOk, mockMemos, searchData } from "./helpers";
+import {
+  CLOUD,
+  LOCAL,
+  MEMOS_KEY,
+  ORIGIN,
+  TOKEN,
+  addAccepted,
+  call,
+  json,
+  memosOk,
+  mockMemos,
+  searchData,
+} from "./helpers";
 
 /** Python's json.dumps defaults: ", " and ": " separators, non-ASCII as \uXXXX. */
 function pythonJsonDumps(value: unknown): string {
@@ -45,11 +57,9 @@ function post(path: string, body: string, headers: Record<string, string>, overr
 describe("HTTP Request node bodies reach MemOS intact", () => {
   it("json body: compact UTF-8 JSON as httpx re-serialises it", async () => {
     const upstream = mockMemos(() => memosOk(searchData()));
-    const response = await post(
-      "/v1/search",
-      JSON.stringify({ user_id: "abc-123", query: tricky, top_k: 5 }),
-      { "Content-Type": "application/json" },
-    );
+    const response = await post("/v1/search", JSON.stringify({ user_id: "abc-123", query: tricky, top_k: 5 }), {
+      "Content-Type": "application/json",
+    });
     expect(response.status).toBe(200);
     expect(upstream[0]?.body).toMatchObject({ user_id: "abc-123", query: tricky, memory_limit_number: 5 });
   });
@@ -97,7 +107,7 @@ describe("HTTP Request node bodies reach MemOS intact", () => {
 
   it("Python json.dumps with \\u escapes (custom tools, External Knowledge)", async () => {
     const upstream = mockMemos(() => memosOk(searchData()));
-    const body = pythonJsonDumps({ user_id: "u-42", query: "What does Bob like? \"tea\" 你好" });
+    const body = pythonJsonDumps({ user_id: "u-42", query: 'What does Bob like? "tea" 你好' });
     expect(body).toContain("\\u4f60\\u597d");
     expect((await post("/v1/search", body, { "Content-Type": "application/json" })).status).toBe(200);
     expect(upstream[0]?.body).toMatchObject({ query: 'What does Bob like? "tea" 你好' });
@@ -114,7 +124,7 @@ describe("HTTP Request node bodies reach MemOS intact", () => {
     expect(upstream).toHaveLength(0);
   });
 
-  it("treats \"\" and None (empty or None Dify variables) as absent", async () => {
+  it('treats "" and None (empty or None Dify variables) as absent', async () => {
     const upstream = mockMemos(() => addAccepted());
     const body = new URLSearchParams({
       user_id: "abc-123",
@@ -156,10 +166,19 @@ describe("HTTP Request node bodies reach MemOS intact", () => {
 });
 
 describe("External Knowledge API: POST /dify/retrieval", () => {
-  const retrieval = (body: string | null, headers: Record<string, string> = {}, path = "/dify/retrieval", overrides: Record<string, unknown> = CLOUD) =>
+  const retrieval = (
+    body: string | null,
+    headers: Record<string, string> = {},
+    path = "/dify/retrieval",
+    overrides: Record<string, unknown> = CLOUD,
+  ) =>
     call(
       path,
-      { method: "POST", headers: { ...httpxHeaders, ...(body === null ? {} : { "Content-Type": "application/json" }), ...headers }, ...(body === null ? {} : { body }) },
+      {
+        method: "POST",
+        headers: { ...httpxHeaders, ...(body === null ? {} : { "Content-Type": "application/json" }), ...headers },
+        ...(body === null ? {} : { body }),
+      },
       overrides,
     );
 
@@ -195,13 +214,15 @@ describe("External Knowledge API: POST /dify/retrieval", () => {
     const upstream = mockMemos(() => memosOk(searchData()));
     const body = pythonJsonDumps({
       retrieval_setting: { top_k: 4, score_threshold: 0.0 },
-      query: "Where to stay? \"cheap\" 你好",
+      query: 'Where to stay? "cheap" 你好',
       knowledge_id: "user-42",
       metadata_condition: null,
     });
     const response = await retrieval(body, {}, "/dify//retrieval");
     expect(response.status).toBe(200);
-    const { records } = (await response.json()) as { records: { content: string; score: number; title: string; metadata: unknown }[] };
+    const { records } = (await response.json()) as {
+      records: { content: string; score: number; title: string; metadata: unknown }[];
+    };
     expect(records).toHaveLength(2);
     expect(records[0]).toEqual({
       content: "The user plans to visit Guangzhou this summer.",
@@ -215,19 +236,31 @@ describe("External Knowledge API: POST /dify/retrieval", () => {
       expect(record.score).toBeGreaterThanOrEqual(0);
       expect(record.score).toBeLessThanOrEqual(1);
     }
-    expect(upstream[0]?.body).toMatchObject({ user_id: "user-42", query: 'Where to stay? "cheap" 你好', memory_limit_number: 4 });
+    expect(upstream[0]?.body).toMatchObject({
+      user_id: "user-42",
+      query: 'Where to stay? "cheap" 你好',
+      memory_limit_number: 4,
+    });
   });
 
   it("clamps a top_k above what memos-edge serves instead of refusing it", async () => {
     const upstream = mockMemos(() => memosOk(searchData()));
-    const body = pythonJsonDumps({ retrieval_setting: { top_k: 100, score_threshold: 0.0 }, query: "trip", knowledge_id: "user-42" });
+    const body = pythonJsonDumps({
+      retrieval_setting: { top_k: 100, score_threshold: 0.0 },
+      query: "trip",
+      knowledge_id: "user-42",
+    });
     expect((await retrieval(body)).status).toBe(200);
     expect(upstream[0]?.body).toMatchObject({ memory_limit_number: 25 });
   });
 
   it("drops records under score_threshold and defaults a null top_k", async () => {
     const upstream = mockMemos(() => memosOk(searchData()));
-    const body = pythonJsonDumps({ retrieval_setting: { top_k: null, score_threshold: 0.8 }, query: "trip", knowledge_id: "user-42" });
+    const body = pythonJsonDumps({
+      retrieval_setting: { top_k: null, score_threshold: 0.8 },
+      query: "trip",
+      knowledge_id: "user-42",
+    });
     const { records } = (await (await retrieval(body)).json()) as { records: { score: number }[] };
     expect(records.map((record) => record.score)).toEqual([0.83]);
     expect(upstream[0]?.body).toMatchObject({ memory_limit_number: 5 });
@@ -236,10 +269,18 @@ describe("External Knowledge API: POST /dify/retrieval", () => {
   it("serves the embedded store too", async () => {
     await call(
       "/v1/add",
-      { method: "POST", headers: { ...httpxHeaders, "Content-Type": "application/json" }, body: JSON.stringify({ user_id: "kb-user", user_message: "Bob likes green tea" }) },
+      {
+        method: "POST",
+        headers: { ...httpxHeaders, "Content-Type": "application/json" },
+        body: JSON.stringify({ user_id: "kb-user", user_message: "Bob likes green tea" }),
+      },
       LOCAL,
     );
-    const body = pythonJsonDumps({ retrieval_setting: { top_k: 3, score_threshold: 0.5 }, query: "green tea", knowledge_id: "kb-user" });
+    const body = pythonJsonDumps({
+      retrieval_setting: { top_k: 3, score_threshold: 0.5 },
+      query: "green tea",
+      knowledge_id: "kb-user",
+    });
     const response = await retrieval(body, {}, "/dify/retrieval", LOCAL);
     const { records } = (await response.json()) as { records: { content: string }[] };
     expect(records.map((record) => record.content)).toEqual(["Bob likes green tea"]);
@@ -254,7 +295,15 @@ describe("External Knowledge API: POST /dify/retrieval", () => {
 
 describe("API-based extension: POST /dify/extension", () => {
   const extension = (payload: unknown, overrides: Record<string, unknown> = CLOUD) =>
-    call("/dify/extension", { method: "POST", headers: { ...httpxHeaders, "Content-Type": "application/json" }, body: JSON.stringify(payload) }, overrides);
+    call(
+      "/dify/extension",
+      {
+        method: "POST",
+        headers: { ...httpxHeaders, "Content-Type": "application/json" },
+        body: JSON.stringify(payload),
+      },
+      overrides,
+    );
 
   it("answers ping with pong", async () => {
     const response = await extension({ point: "ping", params: {} });
@@ -279,7 +328,10 @@ describe("API-based extension: POST /dify/extension", () => {
 
   it("takes a number input variable as the user id", async () => {
     const upstream = mockMemos(() => memosOk(searchData()));
-    const response = await extension({ point: "app.external_data_tool.query", params: { inputs: { user_id: 42 }, query: "hi" } });
+    const response = await extension({
+      point: "app.external_data_tool.query",
+      params: { inputs: { user_id: 42 }, query: "hi" },
+    });
     expect(response.status).toBe(200);
     expect(upstream[0]?.body).toMatchObject({ user_id: "42" });
   });
@@ -311,7 +363,21 @@ describe("GET /openapi.json (Dify custom tool)", () => {
       openapi: string;
       servers: { url: string }[];
       components: { securitySchemes: Record<string, { type: string; scheme: string }> };
-      paths: Record<string, { post: { operationId: string; description: string; requestBody: { content: Record<string, { schema: { properties: Record<string, { type?: string; description?: string }>; required?: string[] } }> } } }>;
+      paths: Record<
+        string,
+        {
+          post: {
+            operationId: string;
+            description: string;
+            requestBody: {
+              content: Record<
+                string,
+                { schema: { properties: Record<string, { type?: string; description?: string }>; required?: string[] } }
+              >;
+            };
+          };
+        }
+      >;
     };
     expect(doc.openapi).toMatch(/^3\./);
     expect(doc.servers).toEqual([{ url: ORIGIN }]);
@@ -333,7 +399,9 @@ describe("GET /openapi.json (Dify custom tool)", () => {
     expect(search?.properties.top_k?.type).toBe("integer");
     const add = doc.paths["/v1/add"]?.post.requestBody.content["application/json"]?.schema;
     expect(add?.required).toEqual(["user_id"]);
-    expect(Object.keys(add?.properties ?? {})).toEqual(expect.arrayContaining(["user_message", "assistant_message", "messages"]));
+    expect(Object.keys(add?.properties ?? {})).toEqual(
+      expect.arrayContaining(["user_message", "assistant_message", "messages"]),
+    );
     // The LLM fills every property Dify shows it: plumbing stays out of the tool.
     for (const plumbing of ["source", "user_messages", "ai_messages", "async_mode", "info"]) {
       expect(Object.keys(add?.properties ?? {})).not.toContain(plumbing);

@@ -4,12 +4,14 @@ import { likePattern, planQuery, relevance } from "../src/memos/fts-query";
 
 describe("planQuery", () => {
   it("quotes every term, so FTS5 syntax is searched as text", () => {
-    expect(planQuery('tea OR "coffee" NEAR(x) col:val -milk*').match).toBe('"tea" OR "coffee" OR "near" OR "col" OR "val" OR "milk"');
+    expect(planQuery('tea OR "coffee" NEAR(x) col:val -milk*').match).toBe(
+      '"tea" OR "coffee" OR "near" OR "col" OR "val" OR "milk"',
+    );
   });
 
   it("splits on quotes and other punctuation, keeping symbols inside terms", () => {
     expect(planQuery('abc"def').match).toBe('"abc" OR "def"');
-    expect(planQuery("c++ \"x++y\"").match).toBe('"c++" OR "x++y"');
+    expect(planQuery('c++ "x++y"').match).toBe('"c++" OR "x++y"');
   });
 
   it("splits Chinese runs into overlapping trigrams", () => {

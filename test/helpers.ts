@@ -31,7 +31,12 @@ export function authed(headers: Record<string, string> = {}): Record<string, str
   return { Authorization: `Bearer ${TOKEN}`, ...headers };
 }
 
-export function postJson(path: string, body: unknown, overrides: EnvOverrides = CLOUD, headers: Record<string, string> = {}) {
+export function postJson(
+  path: string,
+  body: unknown,
+  overrides: EnvOverrides = CLOUD,
+  headers: Record<string, string> = {},
+) {
   return call(
     path,
     { method: "POST", headers: authed({ "Content-Type": "application/json", ...headers }), body: JSON.stringify(body) },

@@ -14,8 +14,15 @@ describe.each([
 ])("hostile inputs against the %s: a 4xx or a 200, never a 500", (_name, backend) => {
   it("refuses JSON nested thousands of levels deep (a stack overflow elsewhere)", async () => {
     const upstream = mockMemos(() => addAccepted());
-    const deepContent = JSON.stringify({ user_id: "u", messages: [{ role: "user", content: nested(6_000, "x", (v) => [v]) }] });
-    const add = await call("/v1/add", { method: "POST", headers: authed({ "Content-Type": "application/json" }), body: deepContent }, backend);
+    const deepContent = JSON.stringify({
+      user_id: "u",
+      messages: [{ role: "user", content: nested(6_000, "x", (v) => [v]) }],
+    });
+    const add = await call(
+      "/v1/add",
+      { method: "POST", headers: authed({ "Content-Type": "application/json" }), body: deepContent },
+      backend,
+    );
     expect(add.status).toBe(400);
     const deepFilter = JSON.stringify(nested(20_000, {}, (v) => ({ and: [v] })));
     const search = await postJson("/v1/search", { user_id: "u", query: "q", filter: deepFilter }, backend);
@@ -48,7 +55,11 @@ describe.each([
   it("checks memory_limit_number on the MemOS-compatible search", async () => {
     const upstream = mockMemos(() => memosOk(searchData()));
     for (const limit of ["abc", {}, -1, 0, 2.5]) {
-      const response = await postJson("/api/openmem/v1/search/memory", { user_id: "u", query: "q", memory_limit_number: limit }, backend);
+      const response = await postJson(
+        "/api/openmem/v1/search/memory",
+        { user_id: "u", query: "q", memory_limit_number: limit },
+        backend,
+      );
       expect(response.status, JSON.stringify(limit)).toBe(400);
     }
     expect(upstream).toHaveLength(0);

@@ -26,15 +26,54 @@ const ROUTES = [
 ];
 
 const FIELD_NAMES = [
-  "user_id", "query", "messages", "user_message", "assistant_message", "conversation_id", "top_k", "tags", "filter",
-  "info", "agent_id", "knowledge_id", "retrieval_setting", "point", "params", "memory_limit_number", "relativity",
-  "idempotency_key", "async_mode", "include_memory_view", "__proto__", "constructor",
+  "user_id",
+  "query",
+  "messages",
+  "user_message",
+  "assistant_message",
+  "conversation_id",
+  "top_k",
+  "tags",
+  "filter",
+  "info",
+  "agent_id",
+  "knowledge_id",
+  "retrieval_setting",
+  "point",
+  "params",
+  "memory_limit_number",
+  "relativity",
+  "idempotency_key",
+  "async_mode",
+  "include_memory_view",
+  "__proto__",
+  "constructor",
 ];
 
 const scalar = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: "grapheme", maxLength: 20 }),
-  fc.constantFrom("", "None", "null", "true", "false", "0", "-1", "1e309", "NaN", "[", "{", '"', "\\", "*", "OR", "(", "你好", "🎉", "%00"),
+  fc.constantFrom(
+    "",
+    "None",
+    "null",
+    "true",
+    "false",
+    "0",
+    "-1",
+    "1e309",
+    "NaN",
+    "[",
+    "{",
+    '"',
+    "\\",
+    "*",
+    "OR",
+    "(",
+    "你好",
+    "🎉",
+    "%00",
+  ),
   fc.integer(),
   fc.double(),
   fc.boolean(),
@@ -42,23 +81,47 @@ const scalar = fc.oneof(
 );
 
 const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: "small", withCrossShrink: true }, scalar, fc.array(tie("value"), { maxLength: 4 }), fc.dictionary(fc.constantFrom(...FIELD_NAMES, "role", "content", "top_k", "score_threshold", "inputs"), tie("value"), { maxKeys: 4 })),
+  value: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    scalar,
+    fc.array(tie("value"), { maxLength: 4 }),
+    fc.dictionary(
+      fc.constantFrom(...FIELD_NAMES, "role", "content", "top_k", "score_threshold", "inputs"),
+      tie("value"),
+      { maxKeys: 4 },
+    ),
+  ),
 })).value;
 
 const fields = fc.dictionary(fc.constantFrom(...FIELD_NAMES), value, { maxKeys: 6 });
 
-const asText = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v) ?? "");
+const asText = (v: unknown) => (typeof v === "string" ? v : (JSON.stringify(v) ?? ""));
 
 const body = fc.oneof(
   fields.map((f) => ({ type: "application/json", text: JSON.stringify(f) })),
-  fields.map((f) => ({ type: "application/x-www-form-urlencoded", text: new URLSearchParams(Object.entries(f).map(([k, v]) => [k, asText(v)])).toString() })),
+  fields.map((f) => ({
+    type: "application/x-www-form-urlencoded",
+    text: new URLSearchParams(Object.entries(f).map(([k, v]) => [k, asText(v)])).toString(),
+  })),
   fields.map((f) => {
     const boundary = "fuzzboundary";
-    const parts = Object.entries(f).map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${asText(v)}\r\n`);
+    const parts = Object.entries(f).map(
+      ([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${asText(v)}\r\n`,
+    );
     return { type: `multipart/form-data; boundary=${boundary}`, text: `${parts.join("")}--${boundary}--\r\n` };
   }),
   fc
-    .tuple(fc.constantFrom("", "text/plain", "application/json", "multipart/form-data; boundary=x", "application/xml", "garbage/;;;"), fc.string({ maxLength: 200 }))
+    .tuple(
+      fc.constantFrom(
+        "",
+        "text/plain",
+        "application/json",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+        "garbage/;;;",
+      ),
+      fc.string({ maxLength: 200 }),
+    )
     .map(([type, text]) => ({ type, text })),
   fc.json({ maxDepth: 3 }).map((text) => ({ type: "application/json", text })),
   fc.constant({ type: "", text: "" }),
@@ -78,10 +141,18 @@ const authHeader = fc.constantFrom<Record<string, string>>(
 const request = fc.record({
   route: fc.constantFrom(...ROUTES),
   method: fc.constantFrom("POST", "POST", "POST", "GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"),
-  query: fc.oneof(fc.constant(""), fc.constant("?format=text"), fc.string({ maxLength: 30 }).map((q) => `?${encodeURIComponent(q)}=%E0%A4%A&x=%`)),
+  query: fc.oneof(
+    fc.constant(""),
+    fc.constant("?format=text"),
+    fc.string({ maxLength: 30 }).map((q) => `?${encodeURIComponent(q)}=%E0%A4%A&x=%`),
+  ),
   auth: authHeader,
   body,
-  extraHeaders: fc.dictionary(fc.constantFrom("Accept", "Idempotency-Key", "X-Request-Id", "Content-Length"), fc.string({ maxLength: 30 }), { maxKeys: 2 }),
+  extraHeaders: fc.dictionary(
+    fc.constantFrom("Accept", "Idempotency-Key", "X-Request-Id", "Content-Length"),
+    fc.string({ maxLength: 30 }),
+    { maxKeys: 2 },
+  ),
 });
 
 function expectErrorShape(path: string, status: number, parsed: unknown) {
@@ -91,7 +162,10 @@ function expectErrorShape(path: string, status: number, parsed: unknown) {
   } else if (path === "/dify/retrieval" || path === "/dify//retrieval") {
     expect(parsed).toMatchObject({ error_code: expect.any(Number), error_msg: expect.any(String) });
   } else {
-    expect(parsed, `status ${status}`).toMatchObject({ ok: false, error: { code: expect.any(String), message: expect.any(String) } });
+    expect(parsed, `status ${status}`).toMatchObject({
+      ok: false,
+      error: { code: expect.any(String), message: expect.any(String) },
+    });
   }
 }
 
@@ -129,7 +203,11 @@ describe.each([
           if (r.method !== "HEAD") {
             expect(response.headers.get("Content-Type")).toMatch(/^application\/json; charset=utf-8/);
             const path = new URL(`https://x${r.route}`).pathname;
-            expectErrorShape(path.replace(/\/{2,}/g, "/") === "/dify/retrieval" ? "/dify/retrieval" : path, response.status, JSON.parse(text));
+            expectErrorShape(
+              path.replace(/\/{2,}/g, "/") === "/dify/retrieval" ? "/dify/retrieval" : path,
+              response.status,
+              JSON.parse(text),
+            );
           }
         }
       }),

@@ -1,7 +1,19 @@
 /** Limits, rate limiting, CORS and the request log line (issue 5). */
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { CLOUD, MEMOS_KEY, TOKEN, addAccepted, authed, call, json, memosOk, mockMemos, postJson, searchData } from "./helpers";
+import {
+  CLOUD,
+  MEMOS_KEY,
+  TOKEN,
+  addAccepted,
+  authed,
+  call,
+  json,
+  memosOk,
+  mockMemos,
+  postJson,
+  searchData,
+} from "./helpers";
 
 describe("request limits", () => {
   it("answers 413 payload_too_large above MAX_BODY_BYTES, without calling MemOS", async () => {
@@ -23,7 +35,11 @@ describe("request limits", () => {
         else controller.close();
       },
     });
-    const response = await call("/v1/add", { method: "POST", headers: authed({ "Content-Type": "text/plain" }), body: stream });
+    const response = await call("/v1/add", {
+      method: "POST",
+      headers: authed({ "Content-Type": "text/plain" }),
+      body: stream,
+    });
     expect(response.status).toBe(413);
     expect(upstream).toHaveLength(0);
   });
@@ -33,14 +49,24 @@ describe("request limits", () => {
     const messages = Array.from({ length: 4 }, (_, i) => ({ role: "user", content: `m${i}` }));
     const tooMany = await postJson("/v1/add", { user_id: "u", messages }, { ...CLOUD, MAX_MESSAGES: "3" });
     expect(tooMany.status).toBe(400);
-    expect(await json(tooMany)).toMatchObject({ error: { code: "invalid_request", field: "messages", message: "at most 3 messages per add (got 4)" } });
-    const tooLong = await postJson("/v1/add", { user_id: "u", user_message: "y".repeat(150) }, { ...CLOUD, MAX_MESSAGE_CHARS: "100" });
+    expect(await json(tooMany)).toMatchObject({
+      error: { code: "invalid_request", field: "messages", message: "at most 3 messages per add (got 4)" },
+    });
+    const tooLong = await postJson(
+      "/v1/add",
+      { user_id: "u", user_message: "y".repeat(150) },
+      { ...CLOUD, MAX_MESSAGE_CHARS: "100" },
+    );
     expect(tooLong.status).toBe(400);
     expect(upstream).toHaveLength(0);
   });
 
   it("answers 415 for a body type it does not read", async () => {
-    const response = await call("/v1/add", { method: "POST", headers: authed({ "Content-Type": "application/octet-stream" }), body: "abc" });
+    const response = await call("/v1/add", {
+      method: "POST",
+      headers: authed({ "Content-Type": "application/octet-stream" }),
+      body: "abc",
+    });
     expect(response.status).toBe(415);
     expect(await json(response)).toMatchObject({ error: { code: "unsupported_media_type" } });
   });
@@ -67,7 +93,11 @@ describe("per-token rate limit (Workers rate limiting binding)", () => {
     mockMemos(() => memosOk(searchData()));
     const tight = { ...CLOUD, RATE_LIMITER: env.TIGHT_RATE_LIMITER };
     const search = (token: string) =>
-      call("/v1/search", { method: "POST", headers: { Authorization: `Bearer ${token}` }, body: '{"user_id":"u","query":"q"}' }, tight);
+      call(
+        "/v1/search",
+        { method: "POST", headers: { Authorization: `Bearer ${token}` }, body: '{"user_id":"u","query":"q"}' },
+        tight,
+      );
     expect((await search(TOKEN)).status).toBe(200);
     expect((await search(TOKEN)).status).toBe(200);
     const limited = await search(TOKEN);
@@ -80,7 +110,10 @@ describe("per-token rate limit (Workers rate limiting binding)", () => {
 
 describe("CORS", () => {
   it("is off by default: no CORS headers, preflight not served", async () => {
-    const response = await call("/v1/search", { method: "OPTIONS", headers: { Origin: "https://app.example", "Access-Control-Request-Method": "POST" } });
+    const response = await call("/v1/search", {
+      method: "OPTIONS",
+      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "POST" },
+    });
     expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
   });
 
@@ -88,7 +121,14 @@ describe("CORS", () => {
     const on = { ...CLOUD, CORS_ORIGINS: "https://app.example, https://other.example" };
     const preflight = await call(
       "/v1/search",
-      { method: "OPTIONS", headers: { Origin: "https://app.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type" } },
+      {
+        method: "OPTIONS",
+        headers: {
+          Origin: "https://app.example",
+          "Access-Control-Request-Method": "POST",
+          "Access-Control-Request-Headers": "authorization,content-type",
+        },
+      },
       on,
     );
     expect(preflight.status).toBe(204);
@@ -96,7 +136,11 @@ describe("CORS", () => {
     expect(preflight.headers.get("Access-Control-Allow-Headers")?.toLowerCase()).toContain("authorization");
 
     mockMemos(() => memosOk(searchData()));
-    const allowed = await call("/v1/search", { method: "POST", headers: authed({ Origin: "https://other.example" }), body: '{"user_id":"u","query":"q"}' }, on);
+    const allowed = await call(
+      "/v1/search",
+      { method: "POST", headers: authed({ Origin: "https://other.example" }), body: '{"user_id":"u","query":"q"}' },
+      on,
+    );
     expect(allowed.headers.get("Access-Control-Allow-Origin")).toBe("https://other.example");
     const denied = await call("/health", { headers: { Origin: "https://evil.example" } }, on);
     expect(denied.headers.get("Access-Control-Allow-Origin")).toBeNull();
@@ -112,13 +156,22 @@ describe("logging", () => {
     vi.spyOn(console, "error").mockImplementation(capture);
     mockMemos(() => new Response("down", { status: 500 }));
     const secretText = "my bank PIN is 4921";
-    const response = await postJson("/v1/add", { user_id: "u", user_message: secretText }, CLOUD, { "X-Request-Id": "req-abc" });
+    const response = await postJson("/v1/add", { user_id: "u", user_message: secretText }, CLOUD, {
+      "X-Request-Id": "req-abc",
+    });
     expect(response.status).toBe(502);
     expect(response.headers.get("X-Request-Id")).toBe("req-abc");
 
     expect(lines).toHaveLength(1);
     const entry = JSON.parse(lines[0] ?? "{}") as Record<string, unknown>;
-    expect(entry).toMatchObject({ request_id: "req-abc", route: "/v1/add", status: 502, backend: "memos", upstream_status: 500, error_code: "upstream_error" });
+    expect(entry).toMatchObject({
+      request_id: "req-abc",
+      route: "/v1/add",
+      status: 502,
+      backend: "memos",
+      upstream_status: 500,
+      error_code: "upstream_error",
+    });
     expect(typeof entry.duration_ms).toBe("number");
     for (const line of lines) {
       for (const secret of [TOKEN, MEMOS_KEY, secretText]) expect(line).not.toContain(secret);

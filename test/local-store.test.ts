@@ -11,7 +11,11 @@ async function add(body: Record<string, unknown>) {
 async function search(body: Record<string, unknown>) {
   const response = await postJson("/v1/search", body, LOCAL);
   expect(response.status).toBe(200);
-  return json(response) as Promise<{ text: string; count: number; memories: { content: string; score: number; type: string; conversation_id: string }[] }>;
+  return json(response) as Promise<{
+    text: string;
+    count: number;
+    memories: { content: string; score: number; type: string; conversation_id: string }[];
+  }>;
 }
 
 describe("embedded store (no MEMOS_API_KEY)", () => {
@@ -26,7 +30,11 @@ describe("embedded store (no MEMOS_API_KEY)", () => {
     expect(added).toMatchObject({ ok: true, deduplicated: false, message_count: 2, status: "completed" });
     const found = await search({ user_id: "alice", query: "favourite fruit" });
     expect(found.count).toBeGreaterThan(0);
-    expect(found.memories[0]).toMatchObject({ content: "My favourite fruit is mango.", type: "fact", conversation_id: "c1" });
+    expect(found.memories[0]).toMatchObject({
+      content: "My favourite fruit is mango.",
+      type: "fact",
+      conversation_id: "c1",
+    });
     expect(found.memories[0]?.score).toBeGreaterThan(0);
     expect(found.memories[0]?.score).toBeLessThanOrEqual(1);
     expect(found.text).toContain("- user: My favourite fruit is mango.");
@@ -37,7 +45,14 @@ describe("embedded store (no MEMOS_API_KEY)", () => {
     await add({ user_id: "alice", conversation_id: "c1", user_message: "hello there", assistant_message: "hi!" });
     const { results } = await env.MEMORY_DB.prepare(
       "SELECT id, user_id, conversation_id, role, content, created_at FROM memories ORDER BY created_at",
-    ).all<{ id: string; user_id: string; conversation_id: string; role: string; content: string; created_at: number }>();
+    ).all<{
+      id: string;
+      user_id: string;
+      conversation_id: string;
+      role: string;
+      content: string;
+      created_at: number;
+    }>();
     expect(results.map((row) => [row.user_id, row.conversation_id, row.role, row.content])).toEqual([
       ["alice", "c1", "user", "hello there"],
       ["alice", "c1", "assistant", "hi!"],
@@ -86,15 +101,28 @@ describe("embedded store (no MEMOS_API_KEY)", () => {
     expect(found.memories.map((m) => m.conversation_id)).toEqual(["b", "a"]);
   });
 
-  it.each(['"', '"unbalanced', "tea*", "-tea", "tea OR coffee", "(tea", "tea)", "NEAR(tea coffee)", "content:tea", "^tea", "100%", "a_b", "\\", "*", "''"])(
-    "treats FTS5 syntax in %j as plain text, never a 500",
-    async (query) => {
-      await add({ user_id: "eve", user_message: "tea or coffee, 100% sure" });
-      const response = await postJson("/v1/search", { user_id: "eve", query }, LOCAL);
-      expect(response.status).toBe(200);
-      expect(await json(response)).toMatchObject({ ok: true });
-    },
-  );
+  it.each([
+    '"',
+    '"unbalanced',
+    "tea*",
+    "-tea",
+    "tea OR coffee",
+    "(tea",
+    "tea)",
+    "NEAR(tea coffee)",
+    "content:tea",
+    "^tea",
+    "100%",
+    "a_b",
+    "\\",
+    "*",
+    "''",
+  ])("treats FTS5 syntax in %j as plain text, never a 500", async (query) => {
+    await add({ user_id: "eve", user_message: "tea or coffee, 100% sure" });
+    const response = await postJson("/v1/search", { user_id: "eve", query }, LOCAL);
+    expect(response.status).toBe(200);
+    expect(await json(response)).toMatchObject({ ok: true });
+  });
 
   it("answers an empty result when nothing matches", async () => {
     await add({ user_id: "frank", user_message: "I like hiking" });
@@ -113,14 +141,18 @@ describe("embedded store (no MEMOS_API_KEY)", () => {
     await add(turn);
     const again = await add(turn);
     expect(again).toMatchObject({ deduplicated: true });
-    const row = await env.MEMORY_DB.prepare("SELECT COUNT(*) AS n FROM memories WHERE user_id = 'hank'").first<{ n: number }>();
+    const row = await env.MEMORY_DB.prepare("SELECT COUNT(*) AS n FROM memories WHERE user_id = 'hank'").first<{
+      n: number;
+    }>();
     expect(row?.n).toBe(1);
   });
 
   it("groups the messages of one add under one generated conversation id when none is given", async () => {
     const added = await add({ user_id: "ivy", user_message: "first", assistant_message: "second" });
     expect(added.conversation_id).toMatch(/^conv-/);
-    const { results } = await env.MEMORY_DB.prepare("SELECT DISTINCT conversation_id FROM memories WHERE user_id = 'ivy'").all();
+    const { results } = await env.MEMORY_DB.prepare(
+      "SELECT DISTINCT conversation_id FROM memories WHERE user_id = 'ivy'",
+    ).all();
     expect(results).toHaveLength(1);
   });
 });

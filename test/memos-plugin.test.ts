@@ -44,7 +44,10 @@ function pythonJson(value: unknown): string {
   }
   if (typeof value === "string") {
     // ensure_ascii escapes everything outside printable ASCII, one \uxxxx per UTF-16 unit (lower-case hex).
-    return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    return JSON.stringify(value).replace(
+      /[^\x20-\x7e]/g,
+      (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
   }
   return JSON.stringify(value);
 }
@@ -242,7 +245,10 @@ describe("MemOS drop-in: the plugin's add reaches MemOS untouched", () => {
         time,
       ),
     ],
-    ["0.0.3, messages typed as plain text", addBodyV003("dify-user-42", "4012345678901", "我最喜欢的水果是芒果 🥭", time)],
+    [
+      "0.0.3, messages typed as plain text",
+      addBodyV003("dify-user-42", "4012345678901", "我最喜欢的水果是芒果 🥭", time),
+    ],
     [
       "0.0.4, user_messages and ai_messages",
       addBodyV004("dify-user-42", "conv-0610", "I'll choose 7 Days Inn.", "Good choice — noted.", time),
@@ -294,7 +300,11 @@ describe("MemOS drop-in: the plugin's add reaches MemOS untouched", () => {
   });
 
   it.each([
-    ["a JSON string of the list", '[{"role": "user", "content": "I live in Porto."}]', [{ role: "user", content: "I live in Porto." }]],
+    [
+      "a JSON string of the list",
+      '[{"role": "user", "content": "I live in Porto."}]',
+      [{ role: "user", content: "I live in Porto." }],
+    ],
     ["plain text", "I live in Porto.", [{ role: "user", content: "I live in Porto." }]],
   ])("accepts messages sent on the wire as %s and gives MemOS a list", async (_name, messages, expected) => {
     const upstream = mockMemos(acceptEachAdd);
@@ -375,7 +385,9 @@ describe("MemOS drop-in on the embedded store", () => {
     const typed = JSON.stringify(
       Array.from({ length: 8 }, (_, index) => ({ role: "user", content: `Trip number ${index + 1} went to Lisbon.` })),
     );
-    expect((await pluginPost(ADD, addBodyV003("u-1", "c-1", typed, chatTime(3)), { overrides: LOCAL })).status).toBe(200);
+    expect((await pluginPost(ADD, addBodyV003("u-1", "c-1", typed, chatTime(3)), { overrides: LOCAL })).status).toBe(
+      200,
+    );
     const res = await bodyOf(await pluginPost(SEARCH, searchBody("u-1", "Lisbon trip", 3), { overrides: LOCAL }));
     expect(exampleAppMemories(res)).toHaveLength(3);
   });
@@ -384,7 +396,9 @@ describe("MemOS drop-in on the embedded store", () => {
     await pluginPost(ADD, addBodyV004("alice", "c-a", "My favourite fruit is mango.", "Noted.", chatTime(3)), {
       overrides: LOCAL,
     });
-    const res = await bodyOf(await pluginPost(SEARCH, searchBody("bob", "favourite fruit mango"), { overrides: LOCAL }));
+    const res = await bodyOf(
+      await pluginPost(SEARCH, searchBody("bob", "favourite fruit mango"), { overrides: LOCAL }),
+    );
     expect(res).toMatchObject({ code: 0, data: { memory_detail_list: [], preference_detail_list: [] } });
   });
 });
@@ -447,7 +461,10 @@ describe("MemOS drop-in: the API key and URL as users type them", () => {
     );
     expect(pluginUrl(memosUrl, "add/message")).toBe(expectedAddPath);
 
-    const added = await pluginPost(pluginUrl(memosUrl, "add/message"), addBodyV004("u-1", "c-1", "hi", "hello", chatTime(5)));
+    const added = await pluginPost(
+      pluginUrl(memosUrl, "add/message"),
+      addBodyV004("u-1", "c-1", "hi", "hello", chatTime(5)),
+    );
     expect(added.status).toBe(200);
     expect(await bodyOf(added)).toMatchObject({ code: 0, data: { task_id: "task-1" } });
     const found = await pluginPost(pluginUrl(memosUrl, "search/memory"), searchBody("u-1", "hi"));
@@ -468,9 +485,17 @@ describe("MemOS drop-in: retried adds reach MemOS once", () => {
     expect(first.status).toBe(200);
     expect(first.headers.get("Idempotent-Replayed")).toBeNull();
     const firstBody = await bodyOf(first);
-    expect(firstBody).toEqual({ code: 0, message: "ok", data: { success: true, task_id: "task-1", status: "running" } });
+    expect(firstBody).toEqual({
+      code: 0,
+      message: "ok",
+      data: { success: true, task_id: "task-1", status: "running" },
+    });
 
-    for (const [second, micros] of [[10, 654321], [11, 7], [13, 999999]] as const) {
+    for (const [second, micros] of [
+      [10, 654321],
+      [11, 7],
+      [13, 999999],
+    ] as const) {
       const retry = await pluginPost(ADD, turn(chatTime(second, micros)));
       expect(retry.status).toBe(200);
       expect(retry.headers.get("Idempotent-Replayed")).toBe("true");
@@ -535,7 +560,9 @@ describe("MemOS drop-in: retried adds reach MemOS once", () => {
     const upstream = mockMemos(acceptEachAdd);
     const headers = { "Idempotency-Key": "run-9" };
     expect((await pluginPost(ADD, turn(chatTime(25)), { headers })).status).toBe(200);
-    const reused = await pluginPost(ADD, addBodyV004("u-1", "c-1", "Something else.", "Ok.", chatTime(26)), { headers });
+    const reused = await pluginPost(ADD, addBodyV004("u-1", "c-1", "Something else.", "Ok.", chatTime(26)), {
+      headers,
+    });
     await expectMemosError(reused, 422);
     expect(upstream).toHaveLength(1);
   });
@@ -641,7 +668,10 @@ describe("MemOS drop-in: MemOS failures", () => {
     [
       "HTTP 401",
       502,
-      () => new Response(JSON.stringify({ code: 40132, message: `invalid key Token ${MEMOS_KEY}`, data: null }), { status: 401 }),
+      () =>
+        new Response(JSON.stringify({ code: 40132, message: `invalid key Token ${MEMOS_KEY}`, data: null }), {
+          status: 401,
+        }),
     ],
     ["HTTP 500", 502, () => new Response("Internal Server Error", { status: 500 })],
     ["HTTP 429", 429, () => new Response("slow down", { status: 429, headers: { "Retry-After": "7" } })],
@@ -681,13 +711,41 @@ describe("MemOS drop-in: the MemOS key never reaches a caller", () => {
   it.each([
     ["an accepted add", ADD, () => memosOk({ success: true, task_id: "task-1", status: "running" })],
     ["a search", SEARCH, () => memosOk(richSearchData())],
-    ["MemOS HTTP 401 echoing the key", ADD, () => Response.json({ code: 40132, message: `bad key ${echoes}` }, { status: 401 })],
-    ["code 40132 with HTTP 200 echoing the key", SEARCH, () => Response.json({ code: 40132, message: `bad key ${MEMOS_KEY}`, data: null })],
-    ["code 40000 echoing the key", ADD, () => Response.json({ code: 40000, message: `messages invalid (${echoes})`, data: null })],
-    ["code 40010 echoing the key", ADD, () => Response.json({ code: 40010, message: `user_id too long, key=${MEMOS_KEY}`, data: null })],
-    ["code 50004 echoing the key", SEARCH, () => Response.json({ code: 50004, message: `unavailable for ${MEMOS_KEY}`, data: null })],
-    ["code 40300 echoing the key", ADD, () => Response.json({ code: 40300, message: `rate limited ${MEMOS_KEY}`, data: null })],
-    ["HTTP 500 with a JSON body echoing the key", SEARCH, () => Response.json({ code: 50000, message: echoes }, { status: 500 })],
+    [
+      "MemOS HTTP 401 echoing the key",
+      ADD,
+      () => Response.json({ code: 40132, message: `bad key ${echoes}` }, { status: 401 }),
+    ],
+    [
+      "code 40132 with HTTP 200 echoing the key",
+      SEARCH,
+      () => Response.json({ code: 40132, message: `bad key ${MEMOS_KEY}`, data: null }),
+    ],
+    [
+      "code 40000 echoing the key",
+      ADD,
+      () => Response.json({ code: 40000, message: `messages invalid (${echoes})`, data: null }),
+    ],
+    [
+      "code 40010 echoing the key",
+      ADD,
+      () => Response.json({ code: 40010, message: `user_id too long, key=${MEMOS_KEY}`, data: null }),
+    ],
+    [
+      "code 50004 echoing the key",
+      SEARCH,
+      () => Response.json({ code: 50004, message: `unavailable for ${MEMOS_KEY}`, data: null }),
+    ],
+    [
+      "code 40300 echoing the key",
+      ADD,
+      () => Response.json({ code: 40300, message: `rate limited ${MEMOS_KEY}`, data: null }),
+    ],
+    [
+      "HTTP 500 with a JSON body echoing the key",
+      SEARCH,
+      () => Response.json({ code: 50000, message: echoes }, { status: 500 }),
+    ],
     ["an HTML page echoing the key", ADD, () => new Response(`<html>${echoes}</html>`, { status: 200 })],
   ])("not in the answer to %s", async (_name, path, reply) => {
     mockMemos(reply);
@@ -696,7 +754,11 @@ describe("MemOS drop-in: the MemOS key never reaches a caller", () => {
     const text = await response.text();
     expect(text).not.toContain(MEMOS_KEY);
     for (const [name, value] of response.headers) expect(`${name}: ${value}`).not.toContain(MEMOS_KEY);
-    if (response.status !== 200) await expectMemosError(new Response(text, { status: response.status, headers: response.headers }), response.status);
+    if (response.status !== 200)
+      await expectMemosError(
+        new Response(text, { status: response.status, headers: response.headers }),
+        response.status,
+      );
   });
 
   it("not in a replayed add", async () => {
@@ -713,13 +775,38 @@ describe("MemOS drop-in: the MemOS key never reaches a caller", () => {
 describe("MemOS drop-in: input checked before MemOS is called", () => {
   const longId = "u".repeat(101);
   it.each([
-    ["add: user_id of 101 characters", ADD, { ...addBodyV004("u-1", "c-1", "hi", "hello", chatTime(80)), user_id: longId }, /user_id/],
-    ["add: conversation_id of 101 characters", ADD, addBodyV004("u-1", longId, "hi", "hello", chatTime(80)), /conversation_id/],
+    [
+      "add: user_id of 101 characters",
+      ADD,
+      { ...addBodyV004("u-1", "c-1", "hi", "hello", chatTime(80)), user_id: longId },
+      /user_id/,
+    ],
+    [
+      "add: conversation_id of 101 characters",
+      ADD,
+      addBodyV004("u-1", longId, "hi", "hello", chatTime(80)),
+      /conversation_id/,
+    ],
     ["add: no messages", ADD, { user_id: "u-1", conversation_id: "c-1", source: "Dify" }, /messages/],
-    ["add: empty messages list", ADD, { user_id: "u-1", conversation_id: "c-1", source: "Dify", messages: [] }, /messages/],
+    [
+      "add: empty messages list",
+      ADD,
+      { user_id: "u-1", conversation_id: "c-1", source: "Dify", messages: [] },
+      /messages/,
+    ],
     ["add: empty user_id", ADD, { ...addBodyV004("u-1", "c-1", "hi", "hello", chatTime(80)), user_id: "" }, /user_id/],
-    ["add: blank user_id", ADD, { ...addBodyV004("u-1", "c-1", "hi", "hello", chatTime(80)), user_id: "   " }, /user_id/],
-    ["add: no user_id", ADD, { conversation_id: "c-1", source: "Dify", messages: [{ role: "user", content: "hi" }] }, /user_id/],
+    [
+      "add: blank user_id",
+      ADD,
+      { ...addBodyV004("u-1", "c-1", "hi", "hello", chatTime(80)), user_id: "   " },
+      /user_id/,
+    ],
+    [
+      "add: no user_id",
+      ADD,
+      { conversation_id: "c-1", source: "Dify", messages: [{ role: "user", content: "hi" }] },
+      /user_id/,
+    ],
     ["search: no query", SEARCH, { user_id: "u-1", memory_limit_number: 6, source: "Dify" }, /query/],
     ["search: user_id of 101 characters", SEARCH, searchBody(longId, "hi"), /user_id/],
   ])("%s → 400 MemOS-shaped, no upstream call", async (_name, path, body, names) => {
@@ -763,11 +850,18 @@ describe("MemOS drop-in: whose key is wrong", () => {
 
 describe("MemOS drop-in: MemOS's own answers pass through as MemOS gave them", () => {
   const plugin = (path: string, body: unknown) =>
-    call(path, { method: "POST", headers: { Authorization: "Token test-token", "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    call(path, {
+      method: "POST",
+      headers: { Authorization: "Token test-token", "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
 
   it("an HTTP 200 envelope with a MemOS error code reaches the plugin as HTTP 200 with that envelope (the plugin's raise_for_status passes, its code check decides)", async () => {
     mockMemos(() => Response.json({ code: 40010, message: `user_id too long (key ${MEMOS_KEY})`, data: null }));
-    const response = await plugin("/api/openmem/v1/add/message", { user_id: "u", messages: [{ role: "user", content: "hi" }] });
+    const response = await plugin("/api/openmem/v1/add/message", {
+      user_id: "u",
+      messages: [{ role: "user", content: "hi" }],
+    });
     expect(response.status).toBe(200);
     const text = await response.text();
     expect(JSON.parse(text)).toEqual({ code: 40010, message: "user_id too long (key [redacted])", data: null });

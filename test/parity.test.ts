@@ -7,7 +7,11 @@ type Sent = Record<string, unknown> & { messages: Record<string, unknown>[] };
 function form(path: string, fields: Record<string, string>, overrides?: Record<string, unknown>) {
   return call(
     path,
-    { method: "POST", headers: authed({ "Content-Type": "application/x-www-form-urlencoded" }), body: new URLSearchParams(fields).toString() },
+    {
+      method: "POST",
+      headers: authed({ "Content-Type": "application/x-www-form-urlencoded" }),
+      body: new URLSearchParams(fields).toString(),
+    },
     overrides,
   );
 }
@@ -15,7 +19,17 @@ function form(path: string, fields: Record<string, string>, overrides?: Record<s
 describe("add: messages in every form the plugin accepts", () => {
   it.each([
     ["an array", [{ role: "user", content: "I love jazz" }], [["user", "I love jazz"]]],
-    ["a JSON string of the array", JSON.stringify([{ role: "user", content: "I love jazz" }, { role: "assistant", content: "Nice" }]), [["user", "I love jazz"], ["assistant", "Nice"]]],
+    [
+      "a JSON string of the array",
+      JSON.stringify([
+        { role: "user", content: "I love jazz" },
+        { role: "assistant", content: "Nice" },
+      ]),
+      [
+        ["user", "I love jazz"],
+        ["assistant", "Nice"],
+      ],
+    ],
     ["plain text (one user message)", "I love jazz", [["user", "I love jazz"]]],
     ["text that starts with [ but is not JSON", "[draft] I love jazz", [["user", "[draft] I love jazz"]]],
   ])("messages as %s", async (_name, messages, expected) => {
@@ -33,7 +47,7 @@ describe("add: messages in every form the plugin accepts", () => {
     ]);
   });
 
-  it("drops an empty message (the plugin sends an empty AI reply as \"\") instead of refusing the add", async () => {
+  it('drops an empty message (the plugin sends an empty AI reply as "") instead of refusing the add', async () => {
     const upstream = mockMemos(() => addAccepted());
     const response = await postJson("/v1/add", {
       user_id: "u",
@@ -122,7 +136,10 @@ describe("add: messages in every form the plugin accepts", () => {
 
   it("keeps MemOS's task_id and status in the answer", async () => {
     mockMemos(() => memosOk({ success: true, task_id: "t-99", status: "running" }));
-    expect(await json(await postJson("/v1/add", { user_id: "u", user_message: "hi" }))).toMatchObject({ task_id: "t-99", status: "running" });
+    expect(await json(await postJson("/v1/add", { user_id: "u", user_message: "hi" }))).toMatchObject({
+      task_id: "t-99",
+      status: "running",
+    });
   });
 
   it.each([
@@ -133,7 +150,9 @@ describe("add: messages in every form the plugin accepts", () => {
     const upstream = mockMemos(() => addAccepted());
     const response = await postJson("/v1/add", body);
     expect(response.status).toBe(400);
-    expect(await json(response)).toMatchObject({ error: { code: "invalid_request", field, message: `${field} must be at most 100 characters` } });
+    expect(await json(response)).toMatchObject({
+      error: { code: "invalid_request", field, message: `${field} must be at most 100 characters` },
+    });
     expect(upstream).toHaveLength(0);
   });
 
@@ -146,7 +165,9 @@ describe("add: messages in every form the plugin accepts", () => {
     const upstream = mockMemos(() => addAccepted());
     const response = await postJson("/v1/add", { user_id: "u", messages: [] });
     expect(response.status).toBe(400);
-    expect(await json(response)).toMatchObject({ error: { message: "messages, user_message or assistant_message is required" } });
+    expect(await json(response)).toMatchObject({
+      error: { message: "messages, user_message or assistant_message is required" },
+    });
     expect(upstream).toHaveLength(0);
   });
 
@@ -170,7 +191,14 @@ describe("search: MemOS filters and views", () => {
       filter: { and: [{ create_time: { gte: "2026-01-01" } }] },
     });
     expect(upstream[0]?.body).toMatchObject({
-      filter: { and: [{ create_time: { gte: "2026-01-01" } }, { agent_id: "agent-7" }, { app_id: "app-3" }, { tags: { contains: "travel" } }] },
+      filter: {
+        and: [
+          { create_time: { gte: "2026-01-01" } },
+          { agent_id: "agent-7" },
+          { app_id: "app-3" },
+          { tags: { contains: "travel" } },
+        ],
+      },
     });
     expect(upstream[0]?.body).not.toHaveProperty("agent_id");
   });
@@ -242,9 +270,11 @@ describe("the embedded store takes the same fields", () => {
     await add({ user_id: "u", agent_id: "chef", tags: "food", user_message: "Pasta needs salted water" });
     await add({ user_id: "u", agent_id: "coach", tags: "sport", user_message: "Pasta before a race gives energy" });
     const search = async (extra: Record<string, unknown>) =>
-      ((await json(await postJson("/v1/search", { user_id: "u", query: "pasta", ...extra }, LOCAL))).memories as { content: string }[]).map(
-        (m) => m.content,
-      );
+      (
+        (await json(await postJson("/v1/search", { user_id: "u", query: "pasta", ...extra }, LOCAL))).memories as {
+          content: string;
+        }[]
+      ).map((m) => m.content);
     expect(await search({})).toHaveLength(2);
     expect(await search({ agent_id: "chef" })).toEqual(["Pasta needs salted water"]);
     expect(await search({ tags: "sport" })).toEqual(["Pasta before a race gives energy"]);
@@ -259,7 +289,11 @@ describe("the embedded store takes the same fields", () => {
       LOCAL,
     );
     expect(response.status).toBe(200);
-    const search = await postJson("/v1/search", { user_id: "u", query: "hi there", include_memory_view: "profile", top_k: 40 }, LOCAL);
+    const search = await postJson(
+      "/v1/search",
+      { user_id: "u", query: "hi there", include_memory_view: "profile", top_k: 40 },
+      LOCAL,
+    );
     expect(search.status).toBe(200);
     expect(await json(search)).not.toHaveProperty("warnings");
   });

@@ -96,7 +96,14 @@ describe("POST /v1/search (MemOS backend)", () => {
     const memories = body.memories as { type: string }[];
     expect(memories.map((m) => m.type)).toEqual(["fact", "preference", "profile", "event", "tool", "skill"]);
     const text = body.text as string;
-    for (const heading of ["Facts:", "Preferences:", "Profile:\n- Home: Lives in Lisbon", "Events:", "Tool memories:", "Skills:"]) {
+    for (const heading of [
+      "Facts:",
+      "Preferences:",
+      "Profile:\n- Home: Lives in Lisbon",
+      "Events:",
+      "Tool memories:",
+      "Skills:",
+    ]) {
       expect(text).toContain(heading);
     }
   });

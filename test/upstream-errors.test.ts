@@ -11,14 +11,44 @@ async function expectNoDedupeRecord() {
 
 describe("MemOS failures map to documented errors, never leak the key and never remember a failed add", () => {
   it.each([
-    ["HTTP 401", () => new Response(JSON.stringify({ code: 40132, message: `bad key Token ${MEMOS_KEY}` }), { status: 401 }), 502, "upstream_auth"],
-    ["code 40132 with HTTP 200", () => Response.json({ code: 40132, message: `invalid api key ${MEMOS_KEY}`, data: null }), 502, "upstream_auth"],
+    [
+      "HTTP 401",
+      () => new Response(JSON.stringify({ code: 40132, message: `bad key Token ${MEMOS_KEY}` }), { status: 401 }),
+      502,
+      "upstream_auth",
+    ],
+    [
+      "code 40132 with HTTP 200",
+      () => Response.json({ code: 40132, message: `invalid api key ${MEMOS_KEY}`, data: null }),
+      502,
+      "upstream_auth",
+    ],
     ["HTTP 500", () => new Response("Internal Server Error", { status: 500 }), 502, "upstream_error"],
-    ["code 50004 with HTTP 200", () => Response.json({ code: 50004, message: "service unavailable", data: null }), 502, "upstream_error"],
+    [
+      "code 50004 with HTTP 200",
+      () => Response.json({ code: 50004, message: "service unavailable", data: null }),
+      502,
+      "upstream_error",
+    ],
     ["an HTML proxy page", () => new Response("<html>bad gateway</html>", { status: 200 }), 502, "upstream_error"],
-    ["code 40000 (bad parameters)", () => Response.json({ code: 40000, message: `messages invalid ${MEMOS_KEY}`, data: null }), 400, "upstream_rejected"],
-    ["HTTP 429", () => new Response("slow down", { status: 429, headers: { "Retry-After": "7" } }), 429, "upstream_rate_limited"],
-    ["code 40300", () => Response.json({ code: 40300, message: "rate limited", data: null }), 429, "upstream_rate_limited"],
+    [
+      "code 40000 (bad parameters)",
+      () => Response.json({ code: 40000, message: `messages invalid ${MEMOS_KEY}`, data: null }),
+      400,
+      "upstream_rejected",
+    ],
+    [
+      "HTTP 429",
+      () => new Response("slow down", { status: 429, headers: { "Retry-After": "7" } }),
+      429,
+      "upstream_rate_limited",
+    ],
+    [
+      "code 40300",
+      () => Response.json({ code: 40300, message: "rate limited", data: null }),
+      429,
+      "upstream_rate_limited",
+    ],
   ])("add: MemOS %s → %i %s", async (_name, reply, status, code) => {
     mockMemos(reply);
     const response = await postJson("/v1/add", add);

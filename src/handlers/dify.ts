@@ -103,12 +103,18 @@ function toRecord({ memory, title }: MemoryEntry, backend: string) {
 
 const extensionSchema = z.object({
   point: requiredText("point", 100, "The extension point."),
-  params: z.record(z.string(), z.unknown()).nullish().transform((params) => params ?? {}),
+  params: z
+    .record(z.string(), z.unknown())
+    .nullish()
+    .transform((params) => params ?? {}),
 });
 
 const externalDataParamsSchema = z.object({
   query: z.string().nullish(),
-  inputs: z.record(z.string(), z.unknown()).nullish().transform((inputs) => inputs ?? {}),
+  inputs: z
+    .record(z.string(), z.unknown())
+    .nullish()
+    .transform((inputs) => inputs ?? {}),
 });
 
 dify.post("/dify/extension", async (c) => {
@@ -116,9 +122,13 @@ dify.post("/dify/extension", async (c) => {
   const input = parseOrThrow(extensionSchema, await readFields(c.req.raw, config.maxBodyBytes));
   if (input.point === "ping") return c.json({ result: "pong" });
   if (input.point !== "app.external_data_tool.query") {
-    throw new AppError("invalid_request", `Extension point ${input.point} is not served here; use memos-edge as an external data tool.`, {
-      field: "point",
-    });
+    throw new AppError(
+      "invalid_request",
+      `Extension point ${input.point} is not served here; use memos-edge as an external data tool.`,
+      {
+        field: "point",
+      },
+    );
   }
   const params = parseOrThrow(externalDataParamsSchema, input.params);
   const given = params.inputs.user_id;

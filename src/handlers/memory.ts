@@ -31,7 +31,8 @@ memory.post("/v1/add", async (c) => {
 
   const { data } = outcome.result;
   const userIds = Array.isArray(request.user_id) ? request.user_id : [request.user_id];
-  const conversationId = request.conversation_id ?? (typeof data.conversation_id === "string" ? data.conversation_id : null);
+  const conversationId =
+    request.conversation_id ?? (typeof data.conversation_id === "string" ? data.conversation_id : null);
   const count = request.messages.length;
   const noun = count === 1 ? "message" : "messages";
   const where = conversationId ? ` (conversation ${conversationId})` : "";

@@ -89,9 +89,7 @@ export class MemosClient {
     const status = response.status;
     const envelope = memosEnvelopeSchema.safeParse(safeJson(text));
     const memosCode = envelope.success ? envelope.data.code : undefined;
-    const upstreamMessage = this.#redact(
-      (envelope.success ? envelope.data.message : undefined) ?? `HTTP ${status}`,
-    );
+    const upstreamMessage = this.#redact((envelope.success ? envelope.data.message : undefined) ?? `HTTP ${status}`);
     const details: MemosErrorDetails = { httpStatus: status };
     if (envelope.success) {
       details.memosCode = envelope.data.code;
@@ -110,7 +108,11 @@ export class MemosClient {
       throw new MemosError("unavailable", `MemOS answered HTTP ${status}`, details);
     }
     if (!envelope.success) {
-      throw new MemosError("bad_response", `MemOS answered HTTP ${status} with a body that is not its JSON envelope`, details);
+      throw new MemosError(
+        "bad_response",
+        `MemOS answered HTTP ${status} with a body that is not its JSON envelope`,
+        details,
+      );
     }
     const code = envelope.data.code;
     // Some MemOS deployments answer code 200 for success.

@@ -22,9 +22,11 @@ const MAX_SHORT_TERMS = 16;
  * has nothing else. They would also make a large store rank most of its rows.
  */
 const STOP_WORDS = new Set(
-  ("the and for are was were you your yours our ours they them their theirs this that these those what which who whom " +
+  (
+    "the and for are was were you your yours our ours they them their theirs this that these those what which who whom " +
     "whose when where why how with from into onto about than then there here has have had having does did doing done " +
-    "can could would should will shall may might must not but any all some very just also too its it's i'm i've").split(" "),
+    "can could would should will shall may might must not but any all some very just also too its it's i'm i've"
+  ).split(" "),
 );
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 /** Control characters separate too: a NUL inside a quoted FTS5 phrase ends the string. */

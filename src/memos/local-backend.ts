@@ -131,7 +131,12 @@ export class LocalBackend implements MemoryBackend {
         FROM memories_fts JOIN memories m ON m.rowid = memories_fts.rowid
         WHERE memories_fts MATCH ? AND ${where.join(" AND ")}
         ORDER BY rank ASC, m.created_at DESC, m.rowid DESC LIMIT ?`;
-      const rows = (await this.#db.prepare(sql).bind(plan.match, ...params, candidates).all<MemoryRow>()).results;
+      const rows = (
+        await this.#db
+          .prepare(sql)
+          .bind(plan.match, ...params, candidates)
+          .all<MemoryRow>()
+      ).results;
       const bestRank = rows[0]?.rank ?? 0;
       // Short terms (two-character Chinese words) cannot be matched by the index, but they count here.
       const allTerms = [...plan.terms, ...plan.shortTerms];
@@ -148,7 +153,12 @@ export class LocalBackend implements MemoryBackend {
         WHERE ${where.join(" AND ")} AND (${hits.join(" OR ")})
         ORDER BY rank DESC, m.created_at DESC, m.rowid DESC LIMIT ?`;
       const patterns = plan.shortTerms.map(likePattern);
-      const rows = (await this.#db.prepare(sql).bind(...patterns, ...params, ...patterns, candidates).all<MemoryRow>()).results;
+      const rows = (
+        await this.#db
+          .prepare(sql)
+          .bind(...patterns, ...params, ...patterns, candidates)
+          .all<MemoryRow>()
+      ).results;
       scored = rows.map((row) => ({ row, relativity: round(row.rank / plan.shortTerms.length) }));
     }
 
