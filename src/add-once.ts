@@ -16,6 +16,8 @@ export interface AddOnceInput {
   request: MemosAddRequest;
   idempotencyKey: string | undefined;
   waitUntil: (work: Promise<unknown>) => void;
+  /** For a log line of its own when a store fails after the request's line was written. */
+  requestId: string;
   /** The request's log line: gets `dedupe_hit`, and `store_error` when KV or the lock failed. */
   log: RequestLogFields;
 }
@@ -27,8 +29,9 @@ export async function addOnce(input: AddOnceInput): Promise<Outcome<BackendResul
     waitMs: input.config.dedupeWaitMs,
     leaseMs: input.config.addTimeoutMs + LEASE_MARGIN_MS,
     waitUntil: input.waitUntil,
-    onStoreError: (operation) => {
-      input.log.store_error = operation;
+    onStoreError: (operation, afterAnswer) => {
+      if (afterAnswer) console.warn(JSON.stringify({ request_id: input.requestId, store_error: operation }));
+      else input.log.store_error = operation;
     },
   });
   const fingerprint = await addFingerprint(input.request);

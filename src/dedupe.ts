@@ -44,8 +44,8 @@ export interface DedupeOptions {
   leaseMs: number;
   /** Keeps the attempt running if the caller disconnects (Dify gives up before MemOS does). */
   waitUntil: (work: Promise<unknown>) => void;
-  /** Reports tolerated storage failures (the request's log line). */
-  onStoreError: (operation: string) => void;
+  /** Reports tolerated storage failures; `afterAnswer` when the request's log line is already written. */
+  onStoreError: (operation: string, afterAnswer?: boolean) => void;
 }
 
 export interface DedupeKey {
@@ -118,10 +118,16 @@ export class Deduper {
       await this.#guard("lock.release", () => lock?.release(owner));
       throw error;
     }
+    // The lock is the source of truth, so the caller is answered once it knows; the KV copy
+    // (a cache for replays at the edge) is written after the answer.
     await this.#guard("lock.complete", () => lock?.complete(owner, result, this.#options.ttlSeconds * 1000));
     const record: DoneRecord<T> = { fingerprint, completed_at: Date.now(), result };
-    await this.#guard("kv.put", () =>
-      this.#stores.kv.put(storageKey, JSON.stringify(record), { expirationTtl: this.#options.ttlSeconds }),
+    this.#options.waitUntil(
+      this.#guard(
+        "kv.put",
+        () => this.#stores.kv.put(storageKey, JSON.stringify(record), { expirationTtl: this.#options.ttlSeconds }),
+        true,
+      ),
     );
     return result;
   }
@@ -163,11 +169,11 @@ export class Deduper {
     }
   }
 
-  async #guard(operation: string, action: () => Promise<unknown> | unknown): Promise<void> {
+  async #guard(operation: string, action: () => Promise<unknown> | unknown, afterAnswer = false): Promise<void> {
     try {
       await action();
     } catch {
-      this.#options.onStoreError(operation);
+      this.#options.onStoreError(operation, afterAnswer);
     }
   }
 }

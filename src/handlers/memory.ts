@@ -25,6 +25,7 @@ memory.post("/v1/add", async (c) => {
     request,
     idempotencyKey: c.req.header("Idempotency-Key")?.trim() || idempotencyKey,
     waitUntil: (work) => c.executionCtx.waitUntil(work),
+    requestId: c.var.requestId,
     log: c.var.log,
   });
   if (outcome.replayed) c.header("Idempotent-Replayed", "true");

@@ -62,6 +62,7 @@ memosCompat.post(`${MEMOS_PREFIX}/add/message`, async (c) => {
     request,
     idempotencyKey: c.req.header("Idempotency-Key")?.trim() || undefined,
     waitUntil: (work) => c.executionCtx.waitUntil(work),
+    requestId: c.var.requestId,
     log: c.var.log,
   });
   if (outcome.replayed) c.header("Idempotent-Replayed", "true");
