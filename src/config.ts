@@ -27,6 +27,8 @@ export interface Config {
   maxMessages: number;
   maxMessageChars: number;
   corsOrigins: string[];
+  /** Embedded store: a user's newest memories searched before the rest (see local-backend.ts). */
+  searchRecentWindow: number;
 }
 
 export const DEFAULT_MEMOS_BASE_URL = "https://memos.memtensor.cn/api/openmem/v1";
@@ -65,6 +67,7 @@ export function readConfig(env: Bindings): Config {
     maxMessages: intVar(env.MAX_MESSAGES, 100, 1, 1_000),
     maxMessageChars: intVar(env.MAX_MESSAGE_CHARS, 20_000, 100, 200_000),
     corsOrigins: listVar(env.CORS_ORIGINS),
+    searchRecentWindow: intVar(env.SEARCH_RECENT_WINDOW, 20_000, 1, 10_000_000),
   };
   configCache.set(env, config);
   return config;

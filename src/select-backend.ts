@@ -13,5 +13,5 @@ export function backendFor(env: Bindings, config: Config): MemoryBackend {
       searchTimeoutMs: config.searchTimeoutMs,
     });
   }
-  return new LocalBackend(env.MEMORY_DB);
+  return new LocalBackend(env.MEMORY_DB, { recentWindow: config.searchRecentWindow });
 }

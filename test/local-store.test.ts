@@ -156,3 +156,36 @@ describe("embedded store (no MEMOS_API_KEY)", () => {
     expect(results).toHaveLength(1);
   });
 });
+
+describe("embedded store: newest memories first, the rest of history when they are not enough", () => {
+  const windowOf2 = { ...LOCAL, SEARCH_RECENT_WINDOW: "2" };
+  const addAll = async (contents: string[]) => {
+    for (const content of contents) await postJson("/v1/add", { user_id: "win", user_message: content }, windowOf2);
+  };
+  const find = async (query: string, top_k = 3) =>
+    (
+      (await json(await postJson("/v1/search", { user_id: "win", query, top_k }, windowOf2))).memories as {
+        content: string;
+      }[]
+    ).map((m) => m.content);
+
+  it("finds an old memory holding every term even when newer rows match some of them", async () => {
+    await addAll(["purple elephant parade in Lisbon", "a purple scarf", "an elephant toy"]);
+    expect((await find("purple elephant"))[0]).toBe("purple elephant parade in Lisbon");
+  });
+
+  it("reaches into old history when the newest rows hold too few matches", async () => {
+    await addAll(["quokka photos from Perth", "unrelated one", "unrelated two"]);
+    expect(await find("quokka")).toEqual(["quokka photos from Perth"]);
+  });
+
+  it("answers from the newest rows alone when they already hold enough matches", async () => {
+    await addAll(["walrus fact one", "walrus fact two", "walrus fact three"]);
+    expect((await find("walrus", 2)).sort()).toEqual(["walrus fact three", "walrus fact two"]);
+  });
+
+  it("applies the window to two-character Chinese words too", async () => {
+    await addAll(["我爱芒果", "今天下雨", "明天晴天"]);
+    expect(await find("芒果")).toEqual(["我爱芒果"]);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import type { MemoryBackend } from "./backend";
 import { StoreError } from "./errors";
-import { foldText, likePattern, planQuery, relevance, round } from "./fts-query";
+import { foldText, likePattern, planQuery, relevance, round, type QueryPlan } from "./fts-query";
 import type {
   BackendResult,
   MemosAddData,
@@ -21,6 +21,22 @@ export const LOCAL_MAX_SEARCH_LIMIT = 50;
 const LOCAL_MEMORY_TYPE = "LongTermMemory";
 /** bm25 orders candidates; the final order is by relevance, so look a little past the limit. */
 const CANDIDATE_FACTOR = 4;
+
+interface Scored {
+  row: MemoryRow;
+  relativity: number;
+}
+
+type Stage = { kind: "fts"; match: string; from: number | null } | { kind: "like"; from: number | null };
+
+/** The search stages for a query, cheapest first; `from` is the lowest rowid searched. */
+function searchStages(plan: QueryPlan, recentFrom: number | null): Stage[] {
+  const windows = recentFrom === null ? [null] : [recentFrom, null];
+  if (plan.match === null) return plan.shortTerms.length > 0 ? windows.map((from) => ({ kind: "like", from })) : [];
+  const every = plan.terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(" AND ");
+  const matches = plan.terms.length > 1 ? [every, plan.match] : [plan.match];
+  return matches.flatMap((match) => windows.map((from): Stage => ({ kind: "fts", match, from })));
+}
 
 interface MemoryRow {
   id: string;
@@ -45,9 +61,12 @@ export class LocalBackend implements MemoryBackend {
   readonly kind = "local";
   readonly maxSearchLimit = LOCAL_MAX_SEARCH_LIMIT;
   readonly #db: D1Database;
+  /** How many of a user's newest memories are searched before the rest of their history. */
+  readonly #recentWindow: number;
 
-  constructor(db: D1Database) {
+  constructor(db: D1Database, options: { recentWindow: number }) {
     this.#db = db;
+    this.#recentWindow = options.recentWindow;
   }
 
   add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>> {
@@ -125,46 +144,64 @@ export class LocalBackend implements MemoryBackend {
 
     const columns = "m.id, m.conversation_id, m.agent_id, m.app_id, m.role, m.content, m.tags, m.created_at";
     const candidates = limit * CANDIDATE_FACTOR;
-    let scored: { row: MemoryRow; relativity: number }[] = [];
-    if (plan.match !== null) {
-      const sql = `SELECT ${columns}, bm25(memories_fts) AS rank
-        FROM memories_fts JOIN memories m ON m.rowid = memories_fts.rowid
-        WHERE memories_fts MATCH ? AND ${where.join(" AND ")}
-        ORDER BY rank ASC, m.created_at DESC, m.rowid DESC LIMIT ?`;
-      const rows = (
-        await this.#db
-          .prepare(sql)
-          .bind(plan.match, ...params, candidates)
-          .all<MemoryRow>()
-      ).results;
-      const bestRank = rows[0]?.rank ?? 0;
-      // Short terms (two-character Chinese words) cannot be matched by the index, but they count here.
-      const allTerms = [...plan.terms, ...plan.shortTerms];
-      scored = rows.map((row) => {
-        const content = foldText(row.content);
-        const coverage = allTerms.filter((term) => content.includes(term)).length / allTerms.length;
-        return { row, relativity: relevance(coverage, row.rank, bestRank) };
-      });
-    } else if (plan.shortTerms.length > 0) {
-      // Below trigram length the index cannot help; count matching terms instead.
-      const hits = plan.shortTerms.map(() => "(m.content LIKE ? ESCAPE '\\')");
-      const sql = `SELECT ${columns}, (${hits.join(" + ")}) AS rank
-        FROM memories m
-        WHERE ${where.join(" AND ")} AND (${hits.join(" OR ")})
-        ORDER BY rank DESC, m.created_at DESC, m.rowid DESC LIMIT ?`;
-      const patterns = plan.shortTerms.map(likePattern);
-      const rows = (
-        await this.#db
-          .prepare(sql)
-          .bind(...patterns, ...params, ...patterns, candidates)
-          .all<MemoryRow>()
-      ).results;
-      scored = rows.map((row) => ({ row, relativity: round(row.rank / plan.shortTerms.length) }));
+    const recentFrom = await this.#recentRowid(request.user_id ?? "");
+    const scored = new Map<string, Scored>();
+
+    // Cheapest first, stopping once enough is found: memories holding every term, then
+    // any term; each in the user's newest rows, then (only if the user has more) in all.
+    // A store's cost grows with the rows a query matches, not with its size, and partial
+    // matches from old history are the least useful ones.
+    for (const stage of searchStages(plan, recentFrom)) {
+      if (scored.size >= limit) break;
+      // The FTS index takes a rowid range directly, so a window costs nothing to apply.
+      const window = (rowid: string) => (stage.from === null ? "" : ` AND ${rowid} >= ?`);
+      const windowParam = stage.from === null ? [] : [stage.from];
+      let rows: MemoryRow[];
+      let score: (row: MemoryRow, best: MemoryRow | undefined) => number;
+      if (stage.kind === "fts") {
+        // CROSS JOIN keeps the FTS index as the outer loop: with the user's index first,
+        // SQLite would run the MATCH once per row of the user (seconds at 100k rows).
+        const sql = `SELECT ${columns}, bm25(memories_fts) AS rank
+          FROM memories_fts CROSS JOIN memories m ON m.rowid = memories_fts.rowid
+          WHERE memories_fts MATCH ? AND ${where.join(" AND ")}${window("memories_fts.rowid")}
+          ORDER BY rank ASC, m.created_at DESC, m.rowid DESC LIMIT ?`;
+        rows = (
+          await this.#db
+            .prepare(sql)
+            .bind(stage.match, ...params, ...windowParam, candidates)
+            .all<MemoryRow>()
+        ).results;
+        // Short terms (two-character Chinese words) cannot be matched by the index, but they count here.
+        const allTerms = [...plan.terms, ...plan.shortTerms];
+        score = (row, best) => {
+          const content = foldText(row.content);
+          const coverage = allTerms.filter((term) => content.includes(term)).length / allTerms.length;
+          return relevance(coverage, row.rank, best?.rank ?? 0);
+        };
+      } else {
+        // Below trigram length the index cannot help; count matching terms instead.
+        const hits = plan.shortTerms.map(() => "(m.content LIKE ? ESCAPE '\\')");
+        const sql = `SELECT ${columns}, (${hits.join(" + ")}) AS rank
+          FROM memories m
+          WHERE ${where.join(" AND ")}${window("m.rowid")} AND (${hits.join(" OR ")})
+          ORDER BY rank DESC, m.created_at DESC, m.rowid DESC LIMIT ?`;
+        const patterns = plan.shortTerms.map(likePattern);
+        rows = (
+          await this.#db
+            .prepare(sql)
+            .bind(...patterns, ...params, ...windowParam, ...patterns, candidates)
+            .all<MemoryRow>()
+        ).results;
+        score = (row) => round(row.rank / plan.shortTerms.length);
+      }
+      for (const row of rows) {
+        if (!scored.has(row.id)) scored.set(row.id, { row, relativity: score(row, rows[0]) });
+      }
     }
 
     // Stable sort: among equal scores the SQL order (newest first) stands.
-    scored.sort((a, b) => b.relativity - a.relativity);
-    const memories = scored
+    const memories = [...scored.values()]
+      .sort((a, b) => b.relativity - a.relativity)
       .filter(({ relativity }) => relativity >= threshold)
       .slice(0, limit)
       .map(({ row, relativity }) => ({
@@ -182,6 +219,15 @@ export class LocalBackend implements MemoryBackend {
         relativity,
       }));
     return { message: "ok", data: { memory_detail_list: memories, preference_detail_list: [] } };
+  }
+
+  /** The rowid where the user's newest memories (the recent window) begin, or null if they have fewer. */
+  async #recentRowid(userId: string): Promise<number | null> {
+    const row = await this.#db
+      .prepare("SELECT rowid FROM memories WHERE user_id = ? ORDER BY rowid DESC LIMIT 1 OFFSET ?")
+      .bind(userId, this.#recentWindow - 1)
+      .first<{ rowid: number }>();
+    return row?.rowid ?? null;
   }
 }
 
