@@ -53,6 +53,8 @@ const FIELD_NAMES = [
 const scalar = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: "grapheme", maxLength: 20 }),
+  // Control characters, lone surrogates and NUL: what the default string units never produce.
+  fc.string({ unit: "binary", maxLength: 20 }),
   fc.constantFrom(
     "",
     "None",
@@ -73,6 +75,9 @@ const scalar = fc.oneof(
     "你好",
     "🎉",
     "%00",
+    "\u0000",
+    "abc\u0000def",
+    "\u001b[0m",
   ),
   fc.integer(),
   fc.double(),
