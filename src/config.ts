@@ -60,7 +60,9 @@ export function readConfig(env: Bindings): Config {
     authTokens: listVar(env.AUTH_TOKENS),
     dedupeTtlSeconds: intVar(env.DEDUPE_TTL_SECONDS, 86_400, KV_MIN_TTL_SECONDS),
     dedupeWaitMs: intVar(env.DEDUPE_WAIT_MS, 8_000, 0, 60_000),
-    addTimeoutMs: intVar(env.MEMOS_ADD_TIMEOUT_MS, 25_000, 100, 120_000),
+    // An attempt outlives a caller who gave up only through waitUntil, which Workers end 30 s
+    // after the response: a longer add could be cut off unrecorded, then made twice.
+    addTimeoutMs: intVar(env.MEMOS_ADD_TIMEOUT_MS, 25_000, 100, 25_000),
     // Dify's External Knowledge call gives up after 5 s: one search attempt plus one retry must fit.
     searchTimeoutMs: intVar(env.MEMOS_SEARCH_TIMEOUT_MS, 2_000, 100, 30_000),
     maxBodyBytes: intVar(env.MAX_BODY_BYTES, 262_144, 1_024, 10_485_760),

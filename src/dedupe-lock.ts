@@ -32,7 +32,7 @@ export type ClaimAnswer =
 
 export class DedupeLock extends DurableObject {
   /** Take the lock for `owner`, unless the add is done or another live attempt holds it. */
-  claim(fingerprint: string, owner: string, leaseMs: number): ClaimAnswer {
+  async claim(fingerprint: string, owner: string, leaseMs: number): Promise<ClaimAnswer> {
     const now = Date.now();
     const storage = this.ctx.storage.kv;
     const done = storage.get<Done>("done");
@@ -41,18 +41,25 @@ export class DedupeLock extends DurableObject {
     // An expired lease belongs to an attempt that died (isolate evicted, request cancelled).
     if (claim && claim.owner !== owner && claim.lease_until > now)
       return { state: "busy", fingerprint: claim.fingerprint };
-    storage.put<Claim>("claim", { fingerprint, owner, lease_until: now + leaseMs });
+    const leaseUntil = now + leaseMs;
+    storage.put<Claim>("claim", { fingerprint, owner, lease_until: leaseUntil });
+    // So a claim whose attempt died is dropped, not kept forever.
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(leaseUntil);
     return { state: "claimed" };
   }
 
-  /** Record the accepted add and free the lock; kept until `ttlMs` from now. */
-  async complete(owner: string, result: unknown, ttlMs: number): Promise<void> {
+  /**
+   * Record an add the backend accepted, kept until `ttlMs` from now, and free the lock if
+   * `owner` still holds it. Recorded even if the lease passed to another attempt meanwhile:
+   * MemOS has the add, and repeats must learn it.
+   */
+  async complete(owner: string, fingerprint: string, result: unknown, ttlMs: number): Promise<void> {
     const storage = this.ctx.storage.kv;
-    const claim = storage.get<Claim>("claim");
-    if (!claim || claim.owner !== owner) return;
     const expiresAt = Date.now() + ttlMs;
-    storage.put<Done>("done", { fingerprint: claim.fingerprint, result, expires_at: expiresAt });
-    storage.delete("claim");
+    const done = storage.get<Done>("done");
+    if (!done || done.expires_at <= Date.now())
+      storage.put<Done>("done", { fingerprint, result, expires_at: expiresAt });
+    if (storage.get<Claim>("claim")?.owner === owner) storage.delete("claim");
     await this.ctx.storage.setAlarm(expiresAt);
   }
 
@@ -62,13 +69,19 @@ export class DedupeLock extends DurableObject {
     if (storage.get<Claim>("claim")?.owner === owner) storage.delete("claim");
   }
 
-  /** Drops what has expired; a claim taken since the done record expired stays. */
-  override alarm(): void {
+  /** Drops what has expired and wakes again for what has not. */
+  override async alarm(): Promise<void> {
     const storage = this.ctx.storage.kv;
     const now = Date.now();
     const done = storage.get<Done>("done");
     if (done && done.expires_at <= now) storage.delete("done");
     const claim = storage.get<Claim>("claim");
     if (claim && claim.lease_until <= now) storage.delete("claim");
+    const next = Math.min(
+      ...[storage.get<Done>("done")?.expires_at, storage.get<Claim>("claim")?.lease_until].filter(
+        (at): at is number => at !== undefined,
+      ),
+    );
+    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next);
   }
 }

@@ -79,14 +79,23 @@ export class Deduper {
     const recorded = await this.#readRecord<T>(storageKey);
     if (recorded) return this.#replay(recorded.fingerprint, recorded.result, key.fingerprint);
 
-    const lock = this.#lock(storageKey);
     const owner = crypto.randomUUID();
     const waitUntil = Date.now() + this.#options.waitMs;
+    let sawBusy = false;
     for (;;) {
-      const answer = await this.#claim(lock, key.fingerprint, owner);
+      const answer = await this.#claim(storageKey, key.fingerprint, owner);
       if (answer.state === "done") return this.#replay(answer.fingerprint, answer.result as T, key.fingerprint);
       if (answer.state === "claimed") break;
-      assertSameBody(answer.fingerprint, key.fingerprint);
+      if (answer.state === "busy") {
+        assertSameBody(answer.fingerprint, key.fingerprint);
+        sawBusy = true;
+      } else if (!sawBusy) {
+        // The lock is unreachable and nobody was seen holding it: add without it (fail open).
+        this.#options.onStoreError("lock.claim");
+        break;
+      }
+      // Once another attempt was seen running, an unreachable lock means wait, not add:
+      // adding now could be the second upstream add.
       if (Date.now() >= waitUntil) {
         throw new AppError(
           "add_in_progress",
@@ -99,28 +108,24 @@ export class Deduper {
       await sleep(POLL_INTERVAL_MS);
     }
 
-    const work = this.#attempt(storageKey, lock, owner, key.fingerprint, attempt);
+    const work = this.#attempt(storageKey, owner, key.fingerprint, attempt);
     this.#options.waitUntil(work.catch(() => undefined));
     return { result: await work, replayed: false };
   }
 
-  async #attempt<T>(
-    storageKey: string,
-    lock: DurableObjectStub<DedupeLock> | undefined,
-    owner: string,
-    fingerprint: string,
-    attempt: () => Promise<T>,
-  ): Promise<T> {
+  async #attempt<T>(storageKey: string, owner: string, fingerprint: string, attempt: () => Promise<T>): Promise<T> {
     let result: T;
     try {
       result = await attempt();
     } catch (error) {
-      await this.#guard("lock.release", () => lock?.release(owner));
+      await this.#guard("lock.release", () => this.#lock(storageKey).release(owner));
       throw error;
     }
     // The lock is the source of truth, so the caller is answered once it knows; the KV copy
     // (a cache for replays at the edge) is written after the answer.
-    await this.#guard("lock.complete", () => lock?.complete(owner, result, this.#options.ttlSeconds * 1000));
+    await this.#guard("lock.complete", () =>
+      this.#lock(storageKey).complete(owner, fingerprint, result, this.#options.ttlSeconds * 1000),
+    );
     const record: DoneRecord<T> = { fingerprint, completed_at: Date.now(), result };
     this.#options.waitUntil(
       this.#guard(
@@ -137,36 +142,35 @@ export class Deduper {
     return { result, replayed: true };
   }
 
-  #lock(storageKey: string): DurableObjectStub<DedupeLock> | undefined {
-    try {
-      return this.#stores.locks.getByName(storageKey);
-    } catch {
-      this.#options.onStoreError("lock.get");
-      return undefined;
-    }
+  /** A fresh stub per call: after a stub throws, every later call on it fails too. */
+  #lock(storageKey: string): DurableObjectStub<DedupeLock> {
+    return this.#stores.locks.getByName(storageKey);
   }
 
+  /** The lock's answer, or `unreachable` when the Durable Object could not be asked. */
   async #claim(
-    lock: DurableObjectStub<DedupeLock> | undefined,
+    storageKey: string,
     fingerprint: string,
     owner: string,
-  ): Promise<ClaimAnswer> {
-    if (!lock) return { state: "claimed" };
+  ): Promise<ClaimAnswer | { state: "unreachable" }> {
     try {
-      return await lock.claim(fingerprint, owner, this.#options.leaseMs);
+      return await this.#lock(storageKey).claim(fingerprint, owner, this.#options.leaseMs);
     } catch {
-      this.#options.onStoreError("lock.claim");
-      return { state: "claimed" };
+      return { state: "unreachable" };
     }
   }
 
   async #readRecord<T>(storageKey: string): Promise<DoneRecord<T> | null> {
+    let record: Partial<DoneRecord<T>> | null;
     try {
-      return await this.#stores.kv.get<DoneRecord<T>>(storageKey, "json");
+      record = await this.#stores.kv.get<Partial<DoneRecord<T>>>(storageKey, "json");
     } catch {
       this.#options.onStoreError("kv.get");
       return null;
     }
+    // Anything else under the key (a record of another shape) is no proof of a completed add.
+    if (!record || typeof record.fingerprint !== "string" || record.result === undefined) return null;
+    return record as DoneRecord<T>;
   }
 
   async #guard(operation: string, action: () => Promise<unknown> | unknown, afterAnswer = false): Promise<void> {

@@ -1,23 +1,16 @@
 /**
- * The dedupe identity of an add. It covers who (user_id, agent_id, app_id),
- * where (conversation_id) and what (each message's role, content and speaker),
- * and leaves out `chat_time` and `source`: callers such as the MemOS plugin
- * stamp a fresh `chat_time` on every attempt, so a retry differs only there.
+ * The dedupe identity of an add: everything sent to the backend except
+ * `source` and each message's `chat_time`. Callers such as the MemOS plugin
+ * stamp a fresh `chat_time` on every attempt, so a retry differs only there;
+ * any other difference (other tags, another agent, other `info`) is another add.
  */
 import type { MemosAddRequest } from "./memos/types";
 
 export async function addFingerprint(request: MemosAddRequest): Promise<string> {
+  const { source: _source, messages, ...rest } = request;
   const identity = {
-    user: request.user_id ?? null,
-    conversation: request.conversation_id ?? null,
-    agent: request.agent_id ?? null,
-    app: request.app_id ?? null,
-    messages: request.messages.map((message) => [
-      message.role,
-      message.content,
-      message.role_id ?? null,
-      message.role_name ?? null,
-    ]),
+    ...rest,
+    messages: messages.map(({ chat_time: _chatTime, ...message }) => message),
   };
   return sha256Hex(canonicalJson(identity));
 }

@@ -174,4 +174,16 @@ describe("POST /v1/add (MemOS backend)", () => {
     expect(await json(response)).toMatchObject({ ok: false, error: { code: "unauthorized" } });
     expect(upstream).toHaveLength(0);
   });
+
+  it("treats the same words with other tags, info or agent as another add, and refuses them under a reused key", async () => {
+    const upstream = mockMemos(() => addAccepted());
+    await postJson("/v1/add", { ...turn, info: { project: "p1" } });
+    const other = await postJson("/v1/add", { ...turn, info: { project: "p2" } });
+    expect(await json(other)).toMatchObject({ deduplicated: false });
+    expect(upstream).toHaveLength(2);
+    await postJson("/v1/add", { ...turn, tags: ["a"], idempotency_key: "k1" });
+    const reused = await postJson("/v1/add", { ...turn, tags: ["b"], idempotency_key: "k1" });
+    expect(reused.status).toBe(422);
+    expect(upstream).toHaveLength(3);
+  });
 });
