@@ -188,4 +188,45 @@ describe("embedded store: newest memories first, the rest of history when they a
     await addAll(["我爱芒果", "今天下雨", "明天晴天"]);
     expect(await find("芒果")).toEqual(["我爱芒果"]);
   });
+
+  it("does not stop on recent partial matches when an older memory holds more of the terms", async () => {
+    await addAll(["falcon harbor", "falcon one", "falcon two", "falcon three"]);
+    const windowOf3 = { ...LOCAL, SEARCH_RECENT_WINDOW: "3" };
+    const search = async (extra: Record<string, unknown>) =>
+      (
+        (
+          await json(
+            await postJson(
+              "/v1/search",
+              { user_id: "win", query: "falcon harbor lantern", top_k: 3, ...extra },
+              windowOf3,
+            ),
+          )
+        ).memories as { content: string }[]
+      ).map((m) => m.content);
+    expect((await search({}))[0]).toBe("falcon harbor");
+    expect(await search({ relativity: 0.5 })).toEqual(["falcon harbor"]);
+  });
+
+  it("finds a memory holding every short word before memories holding one", async () => {
+    await addAll(["明天去北京出差", "北京下雨", "北京很冷"]);
+    expect((await find("北京 出差", 2))[0]).toBe("明天去北京出差");
+  });
+
+  it("scores a memory the same whichever stage found it", async () => {
+    await addAll(["walrus", "a very long sentence about many things that ends with a walrus"]);
+    const scores = async (window: string) =>
+      (
+        (
+          await json(
+            await postJson(
+              "/v1/search",
+              { user_id: "win", query: "walrus" },
+              { ...LOCAL, SEARCH_RECENT_WINDOW: window },
+            ),
+          )
+        ).memories as { content: string; score: number }[]
+      ).map((m) => [m.content, m.score]);
+    expect(await scores("1")).toEqual(await scores("20000"));
+  });
 });

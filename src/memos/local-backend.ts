@@ -22,20 +22,26 @@ const LOCAL_MEMORY_TYPE = "LongTermMemory";
 /** bm25 orders candidates; the final order is by relevance, so look a little past the limit. */
 const CANDIDATE_FACTOR = 4;
 
-interface Scored {
+interface Found {
   row: MemoryRow;
-  relativity: number;
+  /** Share of the query's terms (short ones included) the memory contains. */
+  coverage: number;
 }
 
-type Stage = { kind: "fts"; match: string; from: number | null } | { kind: "like"; from: number | null };
+/**
+ * `every`: memories holding every term; otherwise any term. `from`: the lowest
+ * rowid searched (the user's recent window), or null for all their history.
+ */
+type Stage = { kind: "fts" | "like"; every: boolean; from: number | null };
 
-/** The search stages for a query, cheapest first; `from` is the lowest rowid searched. */
+/** The search stages for a query, cheapest and best first. */
 function searchStages(plan: QueryPlan, recentFrom: number | null): Stage[] {
+  const kind = plan.match !== null ? "fts" : plan.shortTerms.length > 0 ? "like" : null;
+  if (kind === null) return [];
+  const termCount = kind === "fts" ? plan.terms.length : plan.shortTerms.length;
   const windows = recentFrom === null ? [null] : [recentFrom, null];
-  if (plan.match === null) return plan.shortTerms.length > 0 ? windows.map((from) => ({ kind: "like", from })) : [];
-  const every = plan.terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(" AND ");
-  const matches = plan.terms.length > 1 ? [every, plan.match] : [plan.match];
-  return matches.flatMap((match) => windows.map((from): Stage => ({ kind: "fts", match, from })));
+  const modes = termCount > 1 ? [true, false] : [false];
+  return modes.flatMap((every) => windows.map((from): Stage => ({ kind, every, from })));
 }
 
 interface MemoryRow {
@@ -144,21 +150,44 @@ export class LocalBackend implements MemoryBackend {
 
     const columns = "m.id, m.conversation_id, m.agent_id, m.app_id, m.role, m.content, m.tags, m.created_at";
     const candidates = limit * CANDIDATE_FACTOR;
-    const recentFrom = await this.#recentRowid(request.user_id ?? "");
-    const scored = new Map<string, Scored>();
+    const allTerms = [...plan.terms, ...plan.shortTerms];
+    const coverageOf = (content: string) => {
+      const folded = foldText(content);
+      return allTerms.filter((term) => folded.includes(term)).length / allTerms.length;
+    };
+    const stages = searchStages(plan, allTerms.length > 0 ? await this.#recentRowid(request.user_id ?? "") : null);
+    const found = new Map<string, Found>();
+    const score = (hit: Found, bestRank: number) =>
+      stages[0]?.kind === "fts" ? relevance(hit.coverage, hit.row.rank, bestRank) : round(hit.coverage);
+    const ranked = () => {
+      const bestRank = Math.min(0, ...[...found.values()].map(({ row }) => row.rank));
+      // Stable sort: among equal scores the SQL order (newest first) stands.
+      return [...found.values()]
+        .map((hit) => ({ ...hit, relativity: score(hit, bestRank) }))
+        .filter(({ relativity }) => relativity >= threshold)
+        .sort((a, b) => b.relativity - a.relativity);
+    };
 
-    // Cheapest first, stopping once enough is found: memories holding every term, then
-    // any term; each in the user's newest rows, then (only if the user has more) in all.
-    // A store's cost grows with the rows a query matches, not with its size, and partial
-    // matches from old history are the least useful ones.
-    for (const stage of searchStages(plan, recentFrom)) {
-      if (scored.size >= limit) break;
+    // Cheapest and best first: memories holding every term, then any term; each in the
+    // user's newest rows, then in all their history. A stage's cost follows the rows it
+    // matches, so stopping early is what keeps a large store fast. It stops only when no
+    // later stage could find better: the limit-th hit must hold every term while an
+    // every-term stage remains, or all terms but one for the last any-term stage.
+    for (const [index, stage] of stages.entries()) {
+      const rest = stages.slice(index);
+      const best =
+        rest.some(({ every }) => every) || allTerms.length === 1 ? 1 : (allTerms.length - 1) / allTerms.length;
+      const kept = ranked();
+      if (kept.length >= limit && (kept[limit - 1]?.coverage ?? 0) >= best) break;
+
       // The FTS index takes a rowid range directly, so a window costs nothing to apply.
       const window = (rowid: string) => (stage.from === null ? "" : ` AND ${rowid} >= ?`);
       const windowParam = stage.from === null ? [] : [stage.from];
       let rows: MemoryRow[];
-      let score: (row: MemoryRow, best: MemoryRow | undefined) => number;
       if (stage.kind === "fts") {
+        const match = stage.every
+          ? plan.terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(" AND ")
+          : (plan.match ?? "");
         // CROSS JOIN keeps the FTS index as the outer loop: with the user's index first,
         // SQLite would run the MATCH once per row of the user (seconds at 100k rows).
         const sql = `SELECT ${columns}, bm25(memories_fts) AS rank
@@ -168,23 +197,16 @@ export class LocalBackend implements MemoryBackend {
         rows = (
           await this.#db
             .prepare(sql)
-            .bind(stage.match, ...params, ...windowParam, candidates)
+            .bind(match, ...params, ...windowParam, candidates)
             .all<MemoryRow>()
         ).results;
-        // Short terms (two-character Chinese words) cannot be matched by the index, but they count here.
-        const allTerms = [...plan.terms, ...plan.shortTerms];
-        score = (row, best) => {
-          const content = foldText(row.content);
-          const coverage = allTerms.filter((term) => content.includes(term)).length / allTerms.length;
-          return relevance(coverage, row.rank, best?.rank ?? 0);
-        };
       } else {
-        // Below trigram length the index cannot help; count matching terms instead.
+        // Below trigram length the index cannot help; LIKE, counting the terms matched.
         const hits = plan.shortTerms.map(() => "(m.content LIKE ? ESCAPE '\\')");
-        const sql = `SELECT ${columns}, (${hits.join(" + ")}) AS rank
+        const sql = `SELECT ${columns}, -(${hits.join(" + ")}) AS rank
           FROM memories m
-          WHERE ${where.join(" AND ")}${window("m.rowid")} AND (${hits.join(" OR ")})
-          ORDER BY rank DESC, m.created_at DESC, m.rowid DESC LIMIT ?`;
+          WHERE ${where.join(" AND ")}${window("m.rowid")} AND (${hits.join(stage.every ? " AND " : " OR ")})
+          ORDER BY rank ASC, m.created_at DESC, m.rowid DESC LIMIT ?`;
         const patterns = plan.shortTerms.map(likePattern);
         rows = (
           await this.#db
@@ -192,17 +214,13 @@ export class LocalBackend implements MemoryBackend {
             .bind(...patterns, ...params, ...windowParam, ...patterns, candidates)
             .all<MemoryRow>()
         ).results;
-        score = (row) => round(row.rank / plan.shortTerms.length);
       }
       for (const row of rows) {
-        if (!scored.has(row.id)) scored.set(row.id, { row, relativity: score(row, rows[0]) });
+        if (!found.has(row.id)) found.set(row.id, { row, coverage: coverageOf(row.content) });
       }
     }
 
-    // Stable sort: among equal scores the SQL order (newest first) stands.
-    const memories = [...scored.values()]
-      .sort((a, b) => b.relativity - a.relativity)
-      .filter(({ relativity }) => relativity >= threshold)
+    const memories = ranked()
       .slice(0, limit)
       .map(({ row, relativity }) => ({
         id: row.id,
