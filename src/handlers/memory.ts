@@ -1,8 +1,8 @@
 /** `/v1/add` and `/v1/search`: the webhook surface for Dify HTTP nodes, custom tools and n8n/Zapier/Make. */
 import { Hono, type Context } from "hono";
-import { addOnce } from "../add-once";
 import type { AppEnv } from "../app-env";
 import { readFields } from "../body";
+import { addInRequest } from "./add-in-request";
 import { shapeSearch } from "../format";
 import { methodNotAllowed, requireCaller } from "../middleware";
 import { buildAddRequest, buildSearchRequest } from "../requests";
@@ -14,21 +14,10 @@ export const memory = new Hono<AppEnv>();
 memory.use("/v1/*", requireCaller);
 
 memory.post("/v1/add", async (c) => {
-  const { config, backend } = c.var;
+  const { config } = c.var;
   const input = parseOrThrow(addRequestSchema, await readFields(c.req.raw, config.maxBodyBytes));
   const { request, idempotencyKey } = buildAddRequest(input, config);
-  const outcome = await addOnce({
-    backend,
-    stores: { kv: c.env.DEDUPE, locks: c.env.DEDUPE_LOCK },
-    config,
-    caller: c.var.caller,
-    request,
-    idempotencyKey: c.req.header("Idempotency-Key")?.trim() || idempotencyKey,
-    waitUntil: (work) => c.executionCtx.waitUntil(work),
-    requestId: c.var.requestId,
-    log: c.var.log,
-  });
-  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+  const outcome = await addInRequest(c, request, idempotencyKey);
 
   const { data } = outcome.result;
   const userIds = Array.isArray(request.user_id) ? request.user_id : [request.user_id];

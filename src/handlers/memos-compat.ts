@@ -6,9 +6,9 @@
  */
 import { Hono } from "hono";
 import * as z from "zod";
-import { addOnce } from "../add-once";
 import type { AppEnv } from "../app-env";
 import { readFields } from "../body";
+import { addInRequest } from "./add-in-request";
 import { optionalInt, optionalText, requiredText } from "../fields";
 import { methodNotAllowed, requireCaller } from "../middleware";
 import type { MemosAddRequest, MemosSearchRequest } from "../memos/types";
@@ -45,7 +45,7 @@ const memosSearchSchema = z.looseObject({
 });
 
 memosCompat.post(`${MEMOS_PREFIX}/add/message`, async (c) => {
-  const { config, backend } = c.var;
+  const { config } = c.var;
   const { messages, user_messages, ai_messages, ...rest } = parseOrThrow(
     memosAddSchema,
     await readFields(c.req.raw, config.maxBodyBytes),
@@ -54,18 +54,7 @@ memosCompat.post(`${MEMOS_PREFIX}/add/message`, async (c) => {
   const collected = collectMessages(messages, user_messages, ai_messages);
   const request: MemosAddRequest = { ...dropUndefined(rest), messages: normalizeMessages(collected, config) };
 
-  const outcome = await addOnce({
-    backend,
-    stores: { kv: c.env.DEDUPE, locks: c.env.DEDUPE_LOCK },
-    config,
-    caller: c.var.caller,
-    request,
-    idempotencyKey: c.req.header("Idempotency-Key")?.trim() || undefined,
-    waitUntil: (work) => c.executionCtx.waitUntil(work),
-    requestId: c.var.requestId,
-    log: c.var.log,
-  });
-  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+  const outcome = await addInRequest(c, request);
   return c.json({ code: 0, message: outcome.result.message, data: outcome.result.data });
 });
 
