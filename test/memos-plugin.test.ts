@@ -24,6 +24,7 @@ import {
   call,
   memosOk,
   mockMemos,
+  searchData,
   sleep,
   type EnvOverrides,
 } from "./helpers";
@@ -179,31 +180,21 @@ const acceptEachAdd = (_request: Request, index: number) =>
 
 /** A MemOS search answer carrying fields memos-edge does not know, at every level. */
 function richSearchData() {
+  const base = searchData();
+  const [memory] = base.memory_detail_list;
   return {
+    ...base,
     memory_detail_list: [
       {
-        id: "mem-1",
+        ...memory,
         memory_key: "Summer trip to Guangzhou",
         memory_value: "The user plans to visit Guangzhou this summer and chose 7 Days Inn.",
-        memory_type: "WorkingMemory",
-        create_time: 1766494806624,
         update_time: 1766494806625,
-        conversation_id: "0610",
         status: "activated",
         confidence: 0.9,
         tags: ["travel", "Guangzhou"],
-        relativity: 0.83,
         ref_id: "[a1b2]",
         future_item_field: { nested: [1, 2] },
-      },
-    ],
-    preference_detail_list: [
-      {
-        id: "pref-1",
-        preference_type: "implicit_preference",
-        preference: "The user likely prefers good-value hotels.",
-        reasoning: "chose 7 Days Inn",
-        conversation_id: "0610",
       },
     ],
     preference_note: "Preferences are inferred.",
