@@ -3,15 +3,7 @@
  * into one typed object. Nothing else reads `env` directly.
  */
 
-/** Secrets are set with `wrangler secret put`, so `wrangler types` cannot see them. */
-export interface Secrets {
-  /** The MemOS cloud key. Absent → the embedded D1 store serves. */
-  MEMOS_API_KEY?: string;
-  /** Comma-separated caller tokens. Absent → protected routes fail closed (503). */
-  AUTH_TOKENS?: string;
-}
-
-export type Bindings = Env & Secrets;
+import type { Bindings } from "./env";
 
 export interface Config {
   memosBaseUrl: string;
@@ -27,7 +19,7 @@ export interface Config {
   maxMessages: number;
   maxMessageChars: number;
   corsOrigins: string[];
-  /** Embedded store: a user's newest memories searched before the rest (see local-backend.ts). */
+  /** Embedded store: a user's newest memories searched before the rest (see store/d1-backend.ts). */
   searchRecentWindow: number;
 }
 

@@ -1,17 +1,19 @@
 /**
  * memos-edge: MemOS add and search as HTTPS webhooks for Dify and no-code tools.
- * This file only wires; every route is listed here.
+ * This file only wires; every route is listed here. Each surface is a sub-app
+ * that answers its own errors in its own dialect.
  */
 import { Hono } from "hono";
 import { getPath } from "hono/utils/url";
-import type { AppEnv } from "./app-env";
-import { AppError, errorResponse, errorSurfaceOf } from "./errors";
-import { dify } from "./handlers/dify";
+import type { AppEnv } from "./env";
+import { difyExtension } from "./handlers/dify-extension";
+import { difyKnowledge } from "./handlers/dify-knowledge";
 import { health } from "./handlers/health";
-import { memory } from "./handlers/memory";
-import { memosCompat } from "./handlers/memos-compat";
+import { MEMOS_PREFIX, memosCompat, memosErrorResponse } from "./handlers/memos-compat";
 import { openapi } from "./handlers/openapi";
-import { corsFromConfig, noteError, requestContext } from "./middleware";
+import { v1 } from "./handlers/v1";
+import { AppError, errorResponse, noteError } from "./http/errors";
+import { corsFromConfig, requestContext, requestIds } from "./http/middleware";
 
 /**
  * Dify appends `/retrieval` to an endpoint typed with a trailing slash, and the
@@ -25,30 +27,25 @@ function normalizedPath(request: Request): string {
 
 const app = new Hono<AppEnv>({ getPath: normalizedPath });
 
-app.use("*", requestContext);
-app.use("*", corsFromConfig);
+app.use("*", requestIds, requestContext, corsFromConfig);
 
-app.route("/", health); //      GET  /health
-app.route("/", openapi); //     GET  /openapi.json (Dify custom tool)
-app.route("/", memory); //      POST /v1/add, POST /v1/search
-app.route("/", dify); //        POST /dify/retrieval (External Knowledge), POST /dify/extension (API extension)
-app.route("/", memosCompat); // POST /api/openmem/v1/add/message, POST /api/openmem/v1/search/memory (MemOS drop-in)
+app.route("/", health); //        GET  /health
+app.route("/", openapi); //       GET  /openapi.json (Dify custom tool)
+app.route("/", v1); //            POST /v1/add, POST /v1/search
+app.route("/", difyExtension); // POST /dify/extension (API extension); before difyKnowledge, which takes /dify/*
+app.route("/", difyKnowledge); // POST /dify/retrieval (External Knowledge)
+app.route("/", memosCompat); //   POST /api/openmem/v1/add/message, POST /api/openmem/v1/search/memory (MemOS drop-in)
 
+/** A path no route knows still gets the dialect its prefix promises. */
 app.notFound((c) => {
-  c.var.log.error_code = "not_found";
-  const error = new AppError("not_found", `No route ${c.req.method} ${normalizedPath(c.req.raw)}.`);
-  return errorResponse(error, errorSurfaceOf(normalizedPath(c.req.raw)));
+  const path = normalizedPath(c.req.raw);
+  const error = noteError(c, new AppError("not_found", `No route ${c.req.method} ${path}.`));
+  if (path.startsWith(`${MEMOS_PREFIX}/`) || path.startsWith("/api/openmem/")) return memosErrorResponse(c, error);
+  if (path.startsWith("/dify/")) return errorResponse(c, error, { error_code: 404, error_msg: error.message });
+  return errorResponse(c, error);
 });
 
-app.onError((error, c) => {
-  const appError = noteError(c.var.log ?? {}, error);
-  // Faults of our own deserve the detail the caller does not get (never input: D1 and JS errors name no values).
-  if (appError.code === "internal_error" || appError.code === "store_unavailable") {
-    const cause = appError.code === "internal_error" ? error : appError.cause;
-    console.error(JSON.stringify({ request_id: c.var.requestId, error: String(cause).slice(0, 500) }));
-  }
-  return errorResponse(appError, errorSurfaceOf(normalizedPath(c.req.raw)));
-});
+app.onError((error, c) => errorResponse(c, noteError(c, error)));
 
-export { DedupeLock } from "./dedupe-lock";
+export { DedupeLock } from "./dedupe/lock";
 export default app;

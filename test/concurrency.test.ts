@@ -6,9 +6,9 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { Deduper } from "../src/dedupe";
-import { addFingerprint } from "../src/fingerprint";
-import { sha256Hex } from "../src/fingerprint";
+import { Deduper } from "../src/dedupe/deduper";
+import { addFingerprint } from "../src/dedupe/fingerprint";
+import { sha256Hex } from "../src/lib/digest";
 import { CLOUD, TOKEN, addAccepted, json, mockMemos, postJson, sleep } from "./helpers";
 
 const turn = { user_id: "u-1", conversation_id: "c-1", user_message: "I adopted a cat named Miso" };

@@ -1,6 +1,6 @@
 /** The query planner of the embedded store: pure, so tested directly. */
 import { describe, expect, it } from "vitest";
-import { likePattern, planQuery, relevance } from "../src/memos/fts-query";
+import { likePattern, planQuery, relevance } from "../src/store/fts-query";
 
 describe("planQuery", () => {
   it("quotes every term, so FTS5 syntax is searched as text", () => {

@@ -1,26 +1,28 @@
 /**
  * MemOS's own cloud API, so the official MemOS Dify plugin and MemOS clients
  * work by pointing their base URL at https://<worker>/api/openmem/v1 and
- * using a memos-edge caller token as their key. Only these two routes exist:
+ * using a memos-edge caller token as their key. Only these routes exist:
  * any other path under the prefix is a 404, never forwarded (no open proxy).
+ * Errors are MemOS envelopes: `{ code: <non-zero>, message, data: null }`.
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import * as z from "zod";
-import type { AppEnv } from "../app-env";
-import { readFields } from "../body";
-import { addInRequest } from "./add-in-request";
-import { optionalInt, optionalText, requiredText } from "../fields";
-import { methodNotAllowed, requireCaller } from "../middleware";
-import type { MemosAddRequest, MemosSearchRequest } from "../memos/types";
-import { collectMessages, dropUndefined, normalizeMessages } from "../requests";
-import { MAX_FREE_TEXT, MAX_ID_LENGTH, messagesField, userIdsField } from "../schemas";
-import { parseOrThrow, throwInvalid } from "../validate";
+import { addOnce } from "../dedupe/add-once";
+import type { AppEnv } from "../env";
+import { AppError, errorResponse, noteError, type ErrorCode } from "../http/errors";
+import { optionalInt, optionalText, requiredText } from "../http/fields";
+import { readInput, throwInvalid } from "../http/input";
+import { allowedMethods, requireCaller } from "../http/middleware";
+import { MAX_FREE_TEXT, MAX_ID_LENGTH, messagesField, userIdsField } from "../http/schemas";
+import { MemosError } from "../memos/errors";
+import { buildCompatAddRequest, buildCompatSearchRequest } from "../memos/requests";
 
 export const MEMOS_PREFIX = "/api/openmem/v1";
 
 export const memosCompat = new Hono<AppEnv>();
 
-memosCompat.use(`${MEMOS_PREFIX}/*`, requireCaller);
+memosCompat.use(`${MEMOS_PREFIX}/*`, allowedMethods(memosCompat), requireCaller);
+memosCompat.onError((error, c) => memosErrorResponse(c, noteError(c, error)));
 
 const idField = (field: string) => optionalText(field, MAX_ID_LENGTH, field);
 
@@ -34,6 +36,7 @@ const memosAddSchema = z.looseObject({
   user_messages: optionalText("user_messages", MAX_FREE_TEXT, ""),
   ai_messages: optionalText("ai_messages", MAX_FREE_TEXT, ""),
 });
+export type MemosCompatAdd = z.infer<typeof memosAddSchema>;
 
 const memosSearchSchema = z.looseObject({
   query: requiredText("query", MAX_FREE_TEXT, "What to recall."),
@@ -43,29 +46,56 @@ const memosSearchSchema = z.looseObject({
   agent_id: idField("agent_id"),
   conversation_id: idField("conversation_id"),
 });
+export type MemosCompatSearch = z.infer<typeof memosSearchSchema>;
 
 memosCompat.post(`${MEMOS_PREFIX}/add/message`, async (c) => {
-  const { config } = c.var;
-  const { messages, user_messages, ai_messages, ...rest } = parseOrThrow(
-    memosAddSchema,
-    await readFields(c.req.raw, config.maxBodyBytes),
-  );
-  if (rest.user_id === undefined && rest.agent_id === undefined) throwInvalid("user_id is required", "user_id");
-  const collected = collectMessages(messages, user_messages, ai_messages);
-  const request: MemosAddRequest = { ...dropUndefined(rest), messages: normalizeMessages(collected, config) };
-
-  const outcome = await addInRequest(c, request);
+  const input = await readInput(c, memosAddSchema);
+  if (input.user_id === undefined && input.agent_id === undefined) throwInvalid("user_id is required", "user_id");
+  const outcome = await addOnce(c, buildCompatAddRequest(input, c.var.config));
   return c.json({ code: 0, message: outcome.result.message, data: outcome.result.data });
 });
 
 memosCompat.post(`${MEMOS_PREFIX}/search/memory`, async (c) => {
-  const { config, backend } = c.var;
-  const input = parseOrThrow(memosSearchSchema, await readFields(c.req.raw, config.maxBodyBytes));
+  const input = await readInput(c, memosSearchSchema);
   if (input.user_id === undefined && input.agent_id === undefined) throwInvalid("user_id is required", "user_id");
-  const request: MemosSearchRequest = { ...dropUndefined(input), query: input.query };
-  const { message, data } = await backend.search(request);
+  const { message, data } = await c.var.backend.search(buildCompatSearchRequest(input));
   return c.json({ code: 0, message, data });
 });
 
-memosCompat.all(`${MEMOS_PREFIX}/add/message`, methodNotAllowed("POST"));
-memosCompat.all(`${MEMOS_PREFIX}/search/memory`, methodNotAllowed("POST"));
+/** Non-zero envelope codes for MemOS-compatible callers, in MemOS's own numbering where one exists. */
+const MEMOS_CODES: Record<ErrorCode, number> = {
+  invalid_request: 40000,
+  invalid_json: 40000,
+  upstream_rejected: 40000,
+  unauthorized: 40132,
+  not_found: 40400,
+  method_not_allowed: 40500,
+  add_in_progress: 40900,
+  payload_too_large: 41300,
+  unsupported_media_type: 41500,
+  idempotency_key_reused: 42200,
+  rate_limited: 40300,
+  upstream_rate_limited: 40300,
+  internal_error: 50000,
+  upstream_auth: 50200,
+  upstream_error: 50200,
+  not_configured: 50300,
+  store_unavailable: 50300,
+  upstream_timeout: 50400,
+};
+
+/**
+ * MemOS answered in its own words: a MemOS client gets that answer, status and
+ * envelope, as MemOS gave it (key redacted). Not when MemOS refused our key:
+ * the caller's token was fine, so that is our 502, and MemOS's own 40132 would
+ * wrongly tell a MemOS client its key is bad.
+ */
+export function memosErrorResponse(c: Context, error: AppError): Response {
+  const upstream = error.cause instanceof MemosError ? error.cause : undefined;
+  if (upstream?.envelope && upstream.httpStatus !== undefined && error.code !== "upstream_auth") {
+    return errorResponse(c, error, upstream.envelope, upstream.httpStatus);
+  }
+  const code =
+    error.code === "upstream_auth" ? MEMOS_CODES.upstream_auth : (upstream?.memosCode ?? MEMOS_CODES[error.code]);
+  return errorResponse(c, error, { code, message: error.message, data: null });
+}

@@ -5,14 +5,16 @@
  */
 import { Hono } from "hono";
 import * as z from "zod";
-import type { AppEnv } from "../app-env";
-import { methodNotAllowed } from "../middleware";
-import { MAX_FREE_TEXT, addRequestSchema, searchRequestSchema } from "../schemas";
+import type { AppEnv } from "../env";
+import { allowedMethods } from "../http/middleware";
+import { MAX_FREE_TEXT, addRequestSchema, searchRequestSchema } from "../http/schemas";
 import { VERSION } from "../version";
 
 export const openapi = new Hono<AppEnv>();
 
-/** Keywords kept for a field whose wire type is set in fields.ts (`.meta({ type })`). */
+openapi.use("/openapi.json", allowedMethods(openapi));
+
+/** Keywords kept for a field whose wire type is set in http/fields.ts (`.meta({ type })`). */
 const WIRE_KEYWORDS = new Set(["type", "description", "enum", "minimum", "maximum", "maxLength"]);
 
 /**
@@ -115,4 +117,3 @@ export function openApiDocument(origin: string) {
 }
 
 openapi.get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)));
-openapi.all("/openapi.json", methodNotAllowed("GET", "HEAD"));

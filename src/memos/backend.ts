@@ -1,9 +1,13 @@
 /**
- * The one interface handlers talk to. Both the MemOS cloud and the embedded D1
- * store speak MemOS's own request and response vocabulary, so the
- * MemOS-compatible routes pass bodies through and the `/v1` routes shape one
- * answer for both.
+ * The one interface handlers talk to, and the factory that picks the backend.
+ * Both the MemOS cloud and the embedded D1 store speak MemOS's own request and
+ * response vocabulary, so the MemOS-compatible routes pass bodies through and
+ * the `/v1` routes shape one answer for both.
  */
+import type { Config } from "../config";
+import type { Bindings } from "../env";
+import { D1Backend } from "../store/d1-backend";
+import { CloudBackend } from "./cloud-backend";
 import type { BackendResult, MemosAddData, MemosAddRequest, MemosSearchData, MemosSearchRequest } from "./types";
 
 export type BackendKind = "memos" | "local";
@@ -14,4 +18,17 @@ export interface MemoryBackend {
   readonly maxSearchLimit: number;
   add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>>;
   search(request: MemosSearchRequest): Promise<BackendResult<MemosSearchData>>;
+}
+
+/** MemOS when a key is configured; otherwise the embedded D1 store. */
+export function backendFor(env: Bindings, config: Config): MemoryBackend {
+  if (config.memosApiKey !== undefined) {
+    return new CloudBackend({
+      baseUrl: config.memosBaseUrl,
+      apiKey: config.memosApiKey,
+      addTimeoutMs: config.addTimeoutMs,
+      searchTimeoutMs: config.searchTimeoutMs,
+    });
+  }
+  return new D1Backend(env.MEMORY_DB, { recentWindow: config.searchRecentWindow });
 }

@@ -14,7 +14,7 @@ import {
   optionalText,
   requiredText,
 } from "./fields";
-import { MEMOS_ROLES } from "./memos/types";
+import { MEMOS_ROLES } from "../memos/types";
 
 /** MemOS refuses ids longer than this (codes 40010/40011); we refuse first, naming the field. */
 export const MAX_ID_LENGTH = 100;

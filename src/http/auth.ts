@@ -7,8 +7,8 @@
  * Dify's custom-tool "basic" prefix sends the raw token without base64, and its
  * HTTP node base64-encodes only `user:pass`; both are read.
  */
+import { sha256Hex } from "../lib/digest";
 import { AppError } from "./errors";
-import { sha256Hex } from "./fingerprint";
 
 const SCHEMES = new Set(["bearer", "token", "basic"]);
 
@@ -58,6 +58,16 @@ function basicPassword(encoded: string): string[] {
   }
 }
 
+/** 401 for a missing or wrong token; `malformed` when a credential was sent in a form we do not read. */
+export class UnauthorizedError extends AppError {
+  readonly malformed: boolean;
+
+  constructor(message: string, malformed = false) {
+    super("unauthorized", message);
+    this.malformed = malformed;
+  }
+}
+
 /**
  * Returns a stable, non-secret id for the matching token (scopes dedupe keys),
  * or throws 401. Digests are compared with timingSafeEqual against every
@@ -69,12 +79,11 @@ export async function authenticate(request: Request, tokens: string[]): Promise<
   }
   const credential = readCredential(request);
   if (credential.candidates.length === 0) {
-    throw new AppError(
-      "unauthorized",
+    throw new UnauthorizedError(
       credential.malformed
         ? "The Authorization header is not in a form memos-edge reads; send 'Authorization: Bearer <token>'."
         : "A caller token is required: send 'Authorization: Bearer <token>'.",
-      { malformedCredential: credential.malformed },
+      credential.malformed,
     );
   }
   const expected = await tokenDigests(tokens);
@@ -85,7 +94,7 @@ export async function authenticate(request: Request, tokens: string[]): Promise<
       if (crypto.subtle.timingSafeEqual(given, token) && matched === undefined) matched = index;
     });
   }
-  if (matched === undefined) throw new AppError("unauthorized", "The caller token is not valid.");
+  if (matched === undefined) throw new UnauthorizedError("The caller token is not valid.");
   return (await sha256Hex(`caller:${tokens[matched]}`)).slice(0, 16);
 }
 

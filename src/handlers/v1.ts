@@ -1,23 +1,23 @@
 /** `/v1/add` and `/v1/search`: the webhook surface for Dify HTTP nodes, custom tools and n8n/Zapier/Make. */
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../app-env";
-import { readFields } from "../body";
-import { addInRequest } from "./add-in-request";
-import { shapeSearch } from "../format";
-import { methodNotAllowed, requireCaller } from "../middleware";
-import { buildAddRequest, buildSearchRequest } from "../requests";
-import { addRequestSchema, searchRequestSchema } from "../schemas";
-import { parseOrThrow } from "../validate";
+import { addOnce } from "../dedupe/add-once";
+import type { AppEnv } from "../env";
+import { errorResponse, noteError } from "../http/errors";
+import { readInput } from "../http/input";
+import { allowedMethods, requireCaller } from "../http/middleware";
+import { addRequestSchema, searchRequestSchema } from "../http/schemas";
+import { shapeSearch } from "../memos/answers";
+import { buildAddRequest, buildSearchRequest } from "../memos/requests";
 
-export const memory = new Hono<AppEnv>();
+export const v1 = new Hono<AppEnv>();
 
-memory.use("/v1/*", requireCaller);
+v1.use("/v1/*", allowedMethods(v1), requireCaller);
+v1.onError((error, c) => errorResponse(c, noteError(c, error)));
 
-memory.post("/v1/add", async (c) => {
-  const { config } = c.var;
-  const input = parseOrThrow(addRequestSchema, await readFields(c.req.raw, config.maxBodyBytes));
-  const { request, idempotencyKey } = buildAddRequest(input, config);
-  const outcome = await addInRequest(c, request, idempotencyKey);
+v1.post("/v1/add", async (c) => {
+  const input = await readInput(c, addRequestSchema);
+  const { request, idempotencyKey } = buildAddRequest(input, c.var.config);
+  const outcome = await addOnce(c, request, idempotencyKey);
 
   const { data } = outcome.result;
   const userIds = Array.isArray(request.user_id) ? request.user_id : [request.user_id];
@@ -40,18 +40,15 @@ memory.post("/v1/add", async (c) => {
   });
 });
 
-memory.post("/v1/search", async (c) => {
-  const { config, backend } = c.var;
-  const input = parseOrThrow(searchRequestSchema, await readFields(c.req.raw, config.maxBodyBytes));
+v1.post("/v1/search", async (c) => {
+  const { backend } = c.var;
+  const input = await readInput(c, searchRequestSchema);
   const { request, warnings } = buildSearchRequest(input, backend.maxSearchLimit);
   const { data } = await backend.search(request);
   const { memories, text } = shapeSearch(data);
   if (wantsText(c)) return c.body(text, 200, { "Content-Type": "text/plain; charset=utf-8" });
   return c.json({ ok: true, text, memories, count: memories.length, ...(warnings.length > 0 ? { warnings } : {}) });
 });
-
-memory.all("/v1/add", methodNotAllowed("POST"));
-memory.all("/v1/search", methodNotAllowed("POST"));
 
 /** `?format=text`, or an Accept that asks for text/plain and not JSON. */
 function wantsText(c: Context<AppEnv>): boolean {

@@ -4,7 +4,8 @@
  * stamp a fresh `chat_time` on every attempt, so a retry differs only there;
  * any other difference (other tags, another agent, other `info`) is another add.
  */
-import type { MemosAddRequest } from "./memos/types";
+import { sha256Hex } from "../lib/digest";
+import type { MemosAddRequest } from "../memos/types";
 
 export async function addFingerprint(request: MemosAddRequest): Promise<string> {
   const { source: _source, messages, ...rest } = request;
@@ -25,9 +26,4 @@ export function canonicalJson(value: unknown): string {
     return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
   }
   return JSON.stringify(value) ?? "null";
-}
-
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -1,24 +1,26 @@
 /** Request-scoped wiring shared by every route. */
+import type { Hono } from "hono";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "./app-env";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requestId } from "hono/request-id";
+import { readConfig } from "../config";
+import type { AppEnv } from "../env";
+import { backendFor } from "../memos/backend";
 import { authenticate } from "./auth";
-import { backendFor } from "./select-backend";
-import { readConfig } from "./config";
-import { AppError, toAppError } from "./errors";
+import { AppError } from "./errors";
 
-/** Sets the request id, the parsed config and the backend, and writes one JSON log line per request. */
+/** An incoming X-Request-Id is kept when it is short and plain; otherwise one is made up. */
+export const requestIds = requestId({ limitLength: 128 });
+
+/** Sets the parsed config and the backend, and writes one JSON log line per request. */
 export const requestContext = createMiddleware<AppEnv>(async function requestContext(c, next) {
   const started = Date.now();
-  const incoming = c.req.header("X-Request-Id");
-  const requestId = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : crypto.randomUUID();
   const config = readConfig(c.env);
-  c.set("requestId", requestId);
   c.set("config", config);
   c.set("backend", backendFor(c.env, config));
   c.set("log", {});
   await next();
-  c.header("X-Request-Id", requestId);
   // Dify decodes by the declared charset and guesses without one.
   const type = c.res.headers.get("Content-Type");
   if (type?.startsWith("application/json") && !/charset=/i.test(type))
@@ -26,7 +28,7 @@ export const requestContext = createMiddleware<AppEnv>(async function requestCon
   // Tokens, keys and message contents never reach this line.
   console.log(
     JSON.stringify({
-      request_id: requestId,
+      request_id: c.var.requestId,
       method: c.req.method,
       route: c.req.routePath,
       status: c.res.status,
@@ -71,19 +73,17 @@ export const corsFromConfig = createMiddleware<AppEnv>(async function corsFromCo
   return handler(c, next);
 });
 
-/** Answers 405 with `Allow` for a known path asked with another method. */
-export function methodNotAllowed(...allow: string[]) {
-  return createMiddleware<AppEnv>(async function methodNotAllowed(c) {
-    throw new AppError("method_not_allowed", `${c.req.method} is not allowed here; use ${allow.join(" or ")}.`, {
-      allow,
-    });
+/**
+ * 405 with `Allow` for a path of `app` asked with a method it does not take,
+ * thrown so the app's own `onError` answers in its dialect.
+ */
+export function allowedMethods(app: Hono<AppEnv>) {
+  return methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, allow) => {
+      throw new AppError("method_not_allowed", `${c.req.method} is not allowed here; use ${allow.join(" or ")}.`, {
+        allow,
+      });
+    },
   });
-}
-
-/** Notes an error's facts for the log line, without its message (which may quote input). */
-export function noteError(log: AppEnv["Variables"]["log"], error: unknown): AppError {
-  const appError = toAppError(error);
-  log.error_code = appError.code;
-  if (appError.upstreamStatus !== undefined) log.upstream_status = appError.upstreamStatus;
-  return appError;
 }

@@ -1,10 +1,10 @@
 /**
- * Turns a validated `/v1` request into the MemOS request both backends take.
- * Pure: no I/O, no Hono.
+ * Turns a validated request of any surface into the MemOS request every
+ * backend takes. Pure: no I/O, no Hono.
  */
-import { throwInvalid } from "./validate";
-import type { MemosAddRequest, MemosMessage, MemosSearchRequest } from "./memos/types";
-import { DEFAULT_TOP_K, type AddRequest, type MessageInput, type SearchRequest } from "./schemas";
+import { throwInvalid } from "../http/input";
+import { DEFAULT_TOP_K, type AddRequest, type MessageInput, type SearchRequest } from "../http/schemas";
+import type { MemosAddRequest, MemosMessage, MemosSearchRequest } from "./types";
 
 export const DEFAULT_SOURCE = "memos-edge";
 
@@ -89,17 +89,25 @@ export interface BuiltSearch {
   warnings: string[];
 }
 
-export function buildSearchRequest(input: SearchRequest, maxLimit: number): BuiltSearch {
+/**
+ * `conditions` are AND-ed onto the caller's filter, after those the input
+ * itself names (agent, app, tags): e.g. Dify's metadata conditions.
+ */
+export function buildSearchRequest(
+  input: SearchRequest,
+  maxLimit: number,
+  conditions: Record<string, unknown>[] = [],
+): BuiltSearch {
   const { top_k, agent_id, app_id, tags, filter, include_preference, source, ...passthrough } = input;
   const warnings: string[] = [];
   const wanted = top_k ?? DEFAULT_TOP_K;
   const limit = Math.min(wanted, maxLimit);
   if (limit < wanted) warnings.push(`top_k ${wanted} is above the backend's maximum of ${maxLimit}; ${limit} used`);
 
-  const conditions: Record<string, unknown>[] = [];
-  if (agent_id !== undefined) conditions.push({ agent_id });
-  if (app_id !== undefined) conditions.push({ app_id });
-  for (const tag of tags ?? []) conditions.push({ tags: { contains: tag } });
+  const named: Record<string, unknown>[] = [];
+  if (agent_id !== undefined) named.push({ agent_id });
+  if (app_id !== undefined) named.push({ app_id });
+  for (const tag of tags ?? []) named.push({ tags: { contains: tag } });
 
   const request: MemosSearchRequest = {
     ...dropUndefined(passthrough),
@@ -108,7 +116,7 @@ export function buildSearchRequest(input: SearchRequest, maxLimit: number): Buil
     include_preference: include_preference ?? true,
     source: source ?? DEFAULT_SOURCE,
   };
-  const merged = mergeFilter(filter, conditions);
+  const merged = mergeFilter(filter, [...named, ...conditions]);
   if (merged !== undefined) request.filter = merged;
   return { request, warnings };
 }
@@ -134,4 +142,26 @@ type Defined<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
 /** Absent optional fields are left out of the MemOS body rather than sent as null. */
 export function dropUndefined<T extends Record<string, unknown>>(value: T): Defined<T> {
   return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Defined<T>;
+}
+
+/** The MemOS-compatible add: MemOS's own body, with the plugin 0.0.4's pair folded into `messages`. */
+export function buildCompatAddRequest(
+  input: {
+    messages?: MessageInput[] | undefined;
+    user_messages?: string | undefined;
+    ai_messages?: string | undefined;
+    [field: string]: unknown;
+  },
+  limits: MessageLimits,
+): MemosAddRequest {
+  const { messages, user_messages, ai_messages, ...rest } = input;
+  return {
+    ...dropUndefined(rest),
+    messages: normalizeMessages(collectMessages(messages, user_messages, ai_messages), limits),
+  };
+}
+
+/** The MemOS-compatible search: MemOS's own body, absent fields left out. */
+export function buildCompatSearchRequest(input: { query: string; [field: string]: unknown }): MemosSearchRequest {
+  return { ...dropUndefined(input), query: input.query };
 }

@@ -2,7 +2,7 @@
  * Shapes MemOS search data (from either backend) into what no-code callers
  * want: a flat `memories` list and a ready-to-prompt `text`.
  */
-import { DETAIL_LISTS, type DetailListName, type MemoryKind, type MemosSearchData } from "./memos/types";
+import { DETAIL_LISTS, type DetailListName, type MemoryKind, type MemosSearchData } from "./types";
 
 export interface Memory {
   id: string | null;

@@ -1,10 +1,44 @@
 /**
- * Reads a request body into flat fields, whatever Dify's HTTP node or a
- * webhook tool sent: JSON, form-urlencoded, multipart, or JSON as text/plain
- * or with no Content-Type (raw-text bodies; older Dify sets none).
+ * The one input step of every route: read a body in whatever form Dify's HTTP
+ * node or a webhook tool sent it (JSON, form-urlencoded, multipart, or JSON as
+ * text/plain or with no Content-Type: raw-text bodies; older Dify sets none),
+ * then validate it against the route's schema.
  */
+import type { Context } from "hono";
+import type * as z from "zod";
+import type { AppEnv } from "../env";
 import { AppError } from "./errors";
 import { parseJson } from "./json";
+
+/** Reads the request body and validates it: a 400 naming the field when it does not fit. */
+export async function readInput<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.infer<S>> {
+  return validate(schema, await readFields(c.req.raw, c.var.config.maxBodyBytes));
+}
+
+/** Like `readInput`, but an empty body (no fields at all) is `undefined` rather than validated. */
+export async function readOptionalInput<S extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: S,
+): Promise<z.infer<S> | undefined> {
+  const fields = await readFields(c.req.raw, c.var.config.maxBodyBytes);
+  return Object.keys(fields).length === 0 ? undefined : validate(schema, fields);
+}
+
+/** Parses with a schema and turns the first issue into a 400 that names the field. */
+export function validate<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue?.path.map(String).join(".") ?? "";
+  const message = issue?.message ?? "invalid request";
+  // Field builders already name the field; nested issues (messages.0.role) get the path prepended.
+  const text = path && !message.startsWith(path.split(".")[0] ?? "") ? `${path}: ${message}` : message;
+  return throwInvalid(text, path || undefined);
+}
+
+export function throwInvalid(message: string, field?: string): never {
+  throw new AppError("invalid_request", message, { field });
+}
 
 export type Fields = Record<string, unknown>;
 

@@ -9,7 +9,7 @@
  *       dedupe:v1:<caller>:body:<add fingerprint>            otherwise
  *       value {"fingerprint","completed_at","result"}, TTL DEDUPE_TTL_SECONDS,
  *       written once per key (KV takes one write per second per key).
- *   - A Durable Object per key (dedupe-lock.ts) is the in-flight lock: KV has
+ *   - A Durable Object per key (lock.ts) is the in-flight lock: KV has
  *     no compare-and-set and is eventually consistent, so it cannot say
  *     "an identical add is running right now" reliably.
  *
@@ -18,9 +18,9 @@
  * add waits for it and replays its answer, or gets 409 after DEDUPE_WAIT_MS;
  * a storage failure never blocks an add (fail open, noted on the log line).
  */
-import type { ClaimAnswer, DedupeLock } from "./dedupe-lock";
-import { AppError } from "./errors";
-import { sha256Hex } from "./fingerprint";
+import { AppError } from "../http/errors";
+import { sha256Hex } from "../lib/digest";
+import type { ClaimAnswer, DedupeLock } from "./lock";
 
 const KEY_PREFIX = "dedupe:v1";
 /** How often a repeat asks whether the add it waits for is done. */
@@ -80,7 +80,8 @@ export class Deduper {
     if (recorded) return this.#replay(recorded.fingerprint, recorded.result, key.fingerprint);
 
     const owner = crypto.randomUUID();
-    const waitUntil = Date.now() + this.#options.waitMs;
+    // When a repeat stops waiting for the attempt it found running (not ctx.waitUntil).
+    const giveUpAt = Date.now() + this.#options.waitMs;
     let sawBusy = false;
     for (;;) {
       const answer = await this.#claim(storageKey, key.fingerprint, owner);
@@ -96,7 +97,7 @@ export class Deduper {
       }
       // Once another attempt was seen running, an unreachable lock means wait, not add:
       // adding now could be the second upstream add.
-      if (Date.now() >= waitUntil) {
+      if (Date.now() >= giveUpAt) {
         throw new AppError(
           "add_in_progress",
           "An identical add is still in progress; retry shortly to get its result.",

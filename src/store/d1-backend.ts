@@ -3,9 +3,7 @@
  * (SQLite + FTS5), for running offline or self-hosted without a MemOS account.
  * It stores each message as a memory; it does not extract facts or preferences.
  */
-import type { MemoryBackend } from "./backend";
-import { StoreError } from "./errors";
-import { foldText, likePattern, planQuery, relevance, round, type QueryPlan } from "./fts-query";
+import type { MemoryBackend } from "../memos/backend";
 import type {
   BackendResult,
   MemosAddData,
@@ -13,7 +11,9 @@ import type {
   MemosMessage,
   MemosSearchData,
   MemosSearchRequest,
-} from "./types";
+} from "../memos/types";
+import { StoreError } from "./errors";
+import { foldText, likePattern, planQuery, relevance, round, type QueryPlan } from "./fts-query";
 
 /** Same default as MemOS when `memory_limit_number` is absent. */
 const DEFAULT_LIMIT = 9;
@@ -63,7 +63,7 @@ interface SearchScope {
   tags: string[];
 }
 
-export class LocalBackend implements MemoryBackend {
+export class D1Backend implements MemoryBackend {
   readonly kind = "local";
   readonly maxSearchLimit = LOCAL_MAX_SEARCH_LIMIT;
   readonly #db: D1Database;

@@ -1,0 +1,48 @@
+/**
+ * The one way to add: every add surface calls `addOnce`, and one logical add
+ * reaches the backend once, however often it is delivered (see deduper.ts).
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import type { BackendResult, MemosAddData, MemosAddRequest } from "../memos/types";
+import { Deduper, type Outcome } from "./deduper";
+import { addFingerprint } from "./fingerprint";
+
+/** A claim outlives the add's own timeout by this much before it counts as dead. */
+const LEASE_MARGIN_MS = 5_000;
+
+/**
+ * Adds `request` through the request's backend unless the same add was already
+ * made. The `Idempotency-Key` header wins over a key from the body; a replay is
+ * marked with `Idempotent-Replayed: true`. The request's log line records a
+ * dedupe hit, and a KV or lock failure that was tolerated.
+ */
+export async function addOnce(
+  c: Context<AppEnv>,
+  request: MemosAddRequest,
+  bodyIdempotencyKey?: string,
+): Promise<Outcome<BackendResult<MemosAddData>>> {
+  const { config, backend, log, requestId } = c.var;
+  const deduper = new Deduper(
+    { kv: c.env.DEDUPE, locks: c.env.DEDUPE_LOCK },
+    {
+      ttlSeconds: config.dedupeTtlSeconds,
+      waitMs: config.dedupeWaitMs,
+      leaseMs: config.addTimeoutMs + LEASE_MARGIN_MS,
+      waitUntil: (work) => c.executionCtx.waitUntil(work),
+      onStoreError: (operation, afterAnswer) => {
+        if (afterAnswer) console.warn(JSON.stringify({ request_id: requestId, store_error: operation }));
+        else log.store_error = operation;
+      },
+    },
+  );
+  const key = {
+    caller: c.var.caller,
+    fingerprint: await addFingerprint(request),
+    idempotencyKey: c.req.header("Idempotency-Key")?.trim() || bodyIdempotencyKey,
+  };
+  const outcome = await deduper.run(key, () => backend.add(request));
+  log.dedupe_hit = outcome.replayed;
+  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+  return outcome;
+}
