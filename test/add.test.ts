@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CLOUD, MEMOS_BASE, MEMOS_KEY, addAccepted, call, json, mockMemos, postJson } from "./helpers";
+import { CLOUD, MEMOS_BASE, MEMOS_KEY, addAccepted, call, dedupeKeys, json, mockMemos, postJson } from "./helpers";
 
 const turn = {
   user_id: "u-1",
@@ -10,10 +10,6 @@ const turn = {
     { role: "assistant", content: "Lisbon is lovely. How is the move going?" },
   ],
 };
-
-async function dedupeKeys(): Promise<string[]> {
-  return (await env.DEDUPE.list({ prefix: "dedupe:v1:" })).keys.map((key) => key.name);
-}
 
 describe("POST /v1/add (MemOS backend)", () => {
   it("sends the conversation to MemOS add/message with the Token key and answers a readable result", async () => {

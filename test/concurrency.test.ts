@@ -8,15 +8,14 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Deduper } from "../src/dedupe/deduper";
 import { addFingerprint } from "../src/dedupe/fingerprint";
-import { sha256Hex } from "../src/lib/digest";
-import { CLOUD, TOKEN, addAccepted, json, mockMemos, postJson, sleep } from "./helpers";
+import { CLOUD, TOKEN, addAccepted, callerId, json, mockMemos, postJson, sleep } from "./helpers";
 
 const turn = { user_id: "u-1", conversation_id: "c-1", user_message: "I adopted a cat named Miso" };
 const N = 10;
 
 /** The lock object another isolate's attempt would hold for `idempotencyKey`. */
 async function lockFor(idempotencyKey: string) {
-  const caller = (await sha256Hex(`caller:${TOKEN}`)).slice(0, 16);
+  const caller = await callerId(TOKEN);
   const fingerprint = await addFingerprint({
     user_id: turn.user_id,
     conversation_id: turn.conversation_id,

@@ -14,19 +14,9 @@ import {
   json,
   memosOk,
   mockMemos,
+  pythonJson,
   searchData,
 } from "./helpers";
-
-/** Python's json.dumps defaults: ", " and ": " separators, non-ASCII as \uXXXX. */
-function pythonJsonDumps(value: unknown): string {
-  return JSON.stringify(value, null, 1)
-    .replace(/\n\s*/g, " ")
-    .replace(/\[ /g, "[")
-    .replace(/ \]/g, "]")
-    .replace(/\{ /g, "{")
-    .replace(/ \}/g, "}")
-    .replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
 
 /** httpx's multipart as Dify builds it: text parts, then the empty placeholder part when there are no files. */
 function difyMultipart(fields: Record<string, string>): { body: string; contentType: string } {
@@ -107,7 +97,7 @@ describe("HTTP Request node bodies reach MemOS intact", () => {
 
   it("Python json.dumps with \\u escapes (custom tools, External Knowledge)", async () => {
     const upstream = mockMemos(() => memosOk(searchData()));
-    const body = pythonJsonDumps({ user_id: "u-42", query: 'What does Bob like? "tea" 你好' });
+    const body = pythonJson({ user_id: "u-42", query: 'What does Bob like? "tea" 你好' });
     expect(body).toContain("\\u4f60\\u597d");
     expect((await post("/v1/search", body, { "Content-Type": "application/json" })).status).toBe(200);
     expect(upstream[0]?.body).toMatchObject({ query: 'What does Bob like? "tea" 你好' });
@@ -212,7 +202,7 @@ describe("External Knowledge API: POST /dify/retrieval", () => {
 
   it("searches the knowledge_id's memory and answers records with content, score, title and object metadata", async () => {
     const upstream = mockMemos(() => memosOk(searchData()));
-    const body = pythonJsonDumps({
+    const body = pythonJson({
       retrieval_setting: { top_k: 4, score_threshold: 0.0 },
       query: 'Where to stay? "cheap" 你好',
       knowledge_id: "user-42",
@@ -245,7 +235,7 @@ describe("External Knowledge API: POST /dify/retrieval", () => {
 
   it("clamps a top_k above what memos-edge serves instead of refusing it", async () => {
     const upstream = mockMemos(() => memosOk(searchData()));
-    const body = pythonJsonDumps({
+    const body = pythonJson({
       retrieval_setting: { top_k: 100, score_threshold: 0.0 },
       query: "trip",
       knowledge_id: "user-42",
@@ -256,7 +246,7 @@ describe("External Knowledge API: POST /dify/retrieval", () => {
 
   it("drops records under score_threshold and defaults a null top_k", async () => {
     const upstream = mockMemos(() => memosOk(searchData()));
-    const body = pythonJsonDumps({
+    const body = pythonJson({
       retrieval_setting: { top_k: null, score_threshold: 0.8 },
       query: "trip",
       knowledge_id: "user-42",
@@ -276,7 +266,7 @@ describe("External Knowledge API: POST /dify/retrieval", () => {
       },
       LOCAL,
     );
-    const body = pythonJsonDumps({
+    const body = pythonJson({
       retrieval_setting: { top_k: 3, score_threshold: 0.5 },
       query: "green tea",
       knowledge_id: "kb-user",
@@ -287,7 +277,7 @@ describe("External Knowledge API: POST /dify/retrieval", () => {
   });
 
   it("answers a request missing knowledge_id with 400, in Dify's error shape", async () => {
-    const response = await retrieval(pythonJsonDumps({ query: "x", retrieval_setting: { top_k: 2 } }));
+    const response = await retrieval(pythonJson({ query: "x", retrieval_setting: { top_k: 2 } }));
     expect(response.status).toBe(400);
     expect(await json(response)).toMatchObject({ error_code: 400, error_msg: "knowledge_id is required" });
   });

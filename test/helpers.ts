@@ -1,12 +1,15 @@
 /**
- * Test helpers. Requests go through the real Worker (`src/index.ts`) with the
- * real KV and D1 of the pool; only the MemOS upstream is mocked, at the fetch
- * boundary, and every request that reached it is recorded for assertions.
+ * The shared test support module. Requests go through the real Worker
+ * (`src/index.ts`) with the real KV and D1 of the pool; only the MemOS upstream
+ * is mocked, at the fetch boundary, and every request that reached it is
+ * recorded for assertions. Builders that more than one test file needs (bodies
+ * as Python sends them, dedupe records, caller ids) live here, once.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import app from "../src/index";
+import { sha256Hex } from "../src/lib/digest";
 
 export const TOKEN = "test-token";
 export const MEMOS_KEY = "mk-test-secret-0123456789";
@@ -100,6 +103,38 @@ export function searchData() {
       },
     ],
   };
+}
+
+/**
+ * Python's `json.dumps(value)` with its defaults, byte for byte (what Dify's custom
+ * tools and External Knowledge, and the MemOS plugin's `requests.post(json=...)`,
+ * send): `", "` and `": "` separators, ASCII only.
+ */
+export function pythonJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(pythonJson).join(", ")}]`;
+  if (typeof value === "object" && value !== null) {
+    return `{${Object.entries(value)
+      .map(([key, item]) => `${pythonJson(key)}: ${pythonJson(item)}`)
+      .join(", ")}}`;
+  }
+  if (typeof value === "string") {
+    // ensure_ascii escapes everything outside printable ASCII, one \uxxxx per UTF-16 unit (lower-case hex).
+    return JSON.stringify(value).replace(
+      /[^\x20-\x7e]/g,
+      (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+  }
+  return JSON.stringify(value);
+}
+
+/** Names of the dedupe records in KV (the DEDUPE namespace holds nothing else). */
+export async function dedupeKeys(): Promise<string[]> {
+  return (await env.DEDUPE.list()).keys.map((key) => key.name);
+}
+
+/** The non-secret id memos-edge derives from a caller token; it scopes the caller's dedupe records. */
+export async function callerId(token: string): Promise<string> {
+  return (await sha256Hex(`caller:${token}`)).slice(0, 16);
 }
 
 export async function json(response: Response): Promise<Record<string, unknown>> {

@@ -22,8 +22,11 @@ import {
   ORIGIN,
   TOKEN,
   call,
+  dedupeKeys,
+  json,
   memosOk,
   mockMemos,
+  pythonJson,
   searchData,
   sleep,
   type EnvOverrides,
@@ -34,24 +37,6 @@ const PREFIX = "/api/openmem/v1";
 // ---------------------------------------------------------------------------
 // What the plugin sends
 // ---------------------------------------------------------------------------
-
-/** Python's `json.dumps(value)` defaults (what `requests.post(json=...)` sends): spaced separators, ASCII only. */
-function pythonJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(pythonJson).join(", ")}]`;
-  if (typeof value === "object" && value !== null) {
-    return `{${Object.entries(value)
-      .map(([key, item]) => `${pythonJson(key)}: ${pythonJson(item)}`)
-      .join(", ")}}`;
-  }
-  if (typeof value === "string") {
-    // ensure_ascii escapes everything outside printable ASCII, one \uxxxx per UTF-16 unit (lower-case hex).
-    return JSON.stringify(value).replace(
-      /[^\x20-\x7e]/g,
-      (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
-    );
-  }
-  return JSON.stringify(value);
-}
 
 /** `os.path.join(memos_url, path)`: adds a slash only when the URL does not end with one. */
 function pluginUrl(memosUrl: string, path: "add/message" | "search/memory"): string {
@@ -144,15 +129,11 @@ const SEARCH = `${PREFIX}/search/memory`;
 
 type Json = Record<string, unknown>;
 
-async function bodyOf(response: Response): Promise<Json> {
-  return (await response.json()) as Json;
-}
-
 /** A MemOS-shaped failure: `{code: <non-zero number>, message: <string>, data: null}` and nothing else. */
 async function expectMemosError(response: Response, status: number): Promise<Json> {
   expect(response.status).toBe(status);
   expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
-  const body = await bodyOf(response);
+  const body = await json(response);
   expect(Object.keys(body).sort()).toEqual(["code", "data", "message"]);
   expect(typeof body.code).toBe("number");
   expect(body.code).not.toBe(0);
@@ -168,10 +149,6 @@ function exampleAppMemories(res: Json): string[] {
   const ok = Number.parseInt(String(res.code), 10) === 0 && data !== null && Object.keys(data).length > 0;
   if (!ok) throw new Error(`the example app would find no memories in ${JSON.stringify(res)}`);
   return data.memory_detail_list.map((item) => item.memory_value);
-}
-
-async function dedupeKeys(): Promise<string[]> {
-  return (await env.DEDUPE.list()).keys.map((key) => key.name);
 }
 
 /** MemOS accepting every add, with a new task id each time so a second upstream add shows. */
@@ -205,24 +182,6 @@ function richSearchData() {
 }
 
 // ---------------------------------------------------------------------------
-
-describe("test helper", () => {
-  it("writes bodies byte for byte as Python's json.dumps does", () => {
-    // python3 -c 'import json; print(json.dumps({...}))' on the same value.
-    expect(
-      pythonJson({
-        user_id: "用户-7",
-        messages: [{ role: "user", content: 'I\'m "q" \x7f 🥭 —\n' }],
-        n: 6,
-        b: false,
-        x: null,
-        f: 0.3,
-      }),
-    ).toBe(
-      '{"user_id": "\\u7528\\u6237-7", "messages": [{"role": "user", "content": "I\'m \\"q\\" \\u007f \\ud83e\\udd6d \\u2014\\n"}], "n": 6, "b": false, "x": null, "f": 0.3}',
-    );
-  });
-});
 
 describe("MemOS drop-in: the plugin's add reaches MemOS untouched", () => {
   const time = chatTime(0);
@@ -260,7 +219,7 @@ describe("MemOS drop-in: the plugin's add reaches MemOS untouched", () => {
     const response = await pluginPost(ADD, sentByPlugin);
 
     expect(response.status).toBe(200);
-    expect(await bodyOf(response)).toEqual({
+    expect(await json(response)).toEqual({
       code: 0,
       message: "ok",
       data: { success: true, task_id: "task-1", status: "running" },
@@ -287,7 +246,7 @@ describe("MemOS drop-in: the plugin's add reaches MemOS untouched", () => {
     mockMemos(() => memosOk(data));
     const response = await pluginPost(ADD, { ...addBodyV004("u-1", "c-1", "hi", "hello", time), async_mode: false });
     expect(response.status).toBe(200);
-    expect(await bodyOf(response)).toEqual({ code: 0, message: "ok", data });
+    expect(await json(response)).toEqual({ code: 0, message: "ok", data });
   });
 
   it.each([
@@ -330,13 +289,13 @@ describe("MemOS drop-in on the embedded store", () => {
       { overrides: LOCAL },
     );
     expect(added.status).toBe(200);
-    const addAnswer = await bodyOf(added);
+    const addAnswer = await json(added);
     expect(addAnswer).toMatchObject({ code: 0, message: "ok", data: { success: true } });
     expect(typeof (addAnswer.data as Json).task_id).toBe("string");
 
     const found = await pluginPost(SEARCH, searchBody("dify-user-42", "Which fruit do I like?"), { overrides: LOCAL });
     expect(found.status).toBe(200);
-    const res = await bodyOf(found);
+    const res = await json(found);
     expect(res).toMatchObject({ code: 0, message: "ok" });
     expect(exampleAppMemories(res)).toContain("My favourite fruit is mango.");
 
@@ -366,9 +325,9 @@ describe("MemOS drop-in on the embedded store", () => {
     const sent = addBodyV004("用户-7", "conv-cn", "我最喜欢的水果是芒果", "好的，我记住了。", chatTime(2));
     const added = await pluginPost(ADD, sent, { overrides: LOCAL });
     expect(added.status).toBe(200);
-    expect(await bodyOf(added)).toMatchObject({ code: 0, message: "ok", data: { success: true } });
+    expect(await json(added)).toMatchObject({ code: 0, message: "ok", data: { success: true } });
 
-    const res = await bodyOf(await pluginPost(SEARCH, searchBody("用户-7", "芒果"), { overrides: LOCAL }));
+    const res = await json(await pluginPost(SEARCH, searchBody("用户-7", "芒果"), { overrides: LOCAL }));
     expect(exampleAppMemories(res)).toEqual(["我最喜欢的水果是芒果"]);
   });
 
@@ -379,7 +338,7 @@ describe("MemOS drop-in on the embedded store", () => {
     expect((await pluginPost(ADD, addBodyV003("u-1", "c-1", typed, chatTime(3)), { overrides: LOCAL })).status).toBe(
       200,
     );
-    const res = await bodyOf(await pluginPost(SEARCH, searchBody("u-1", "Lisbon trip", 3), { overrides: LOCAL }));
+    const res = await json(await pluginPost(SEARCH, searchBody("u-1", "Lisbon trip", 3), { overrides: LOCAL }));
     expect(exampleAppMemories(res)).toHaveLength(3);
   });
 
@@ -387,9 +346,7 @@ describe("MemOS drop-in on the embedded store", () => {
     await pluginPost(ADD, addBodyV004("alice", "c-a", "My favourite fruit is mango.", "Noted.", chatTime(3)), {
       overrides: LOCAL,
     });
-    const res = await bodyOf(
-      await pluginPost(SEARCH, searchBody("bob", "favourite fruit mango"), { overrides: LOCAL }),
-    );
+    const res = await json(await pluginPost(SEARCH, searchBody("bob", "favourite fruit mango"), { overrides: LOCAL }));
     expect(res).toMatchObject({ code: 0, data: { memory_detail_list: [], preference_detail_list: [] } });
   });
 });
@@ -406,7 +363,7 @@ describe("MemOS drop-in: the plugin's search", () => {
     const response = await pluginPost(SEARCH, sentByPlugin);
 
     expect(response.status).toBe(200);
-    expect(await bodyOf(response)).toEqual({ code: 0, message: "ok", data: richSearchData() });
+    expect(await json(response)).toEqual({ code: 0, message: "ok", data: richSearchData() });
 
     expect(upstream).toHaveLength(1);
     expect(upstream[0]?.url).toBe(`${MEMOS_BASE}/search/memory`);
@@ -417,7 +374,7 @@ describe("MemOS drop-in: the plugin's search", () => {
 
   it("lets the example app read MemOS's answer", async () => {
     mockMemos(() => memosOk(richSearchData()));
-    const res = await bodyOf(await pluginPost(SEARCH, searchBody("dify-user-42", "hotel")));
+    const res = await json(await pluginPost(SEARCH, searchBody("dify-user-42", "hotel")));
     expect(exampleAppMemories(res)).toEqual(["The user plans to visit Guangzhou this summer and chose 7 Days Inn."]);
   });
 });
@@ -435,10 +392,10 @@ describe("MemOS drop-in: the API key and URL as users type them", () => {
     );
     const added = await pluginPost(ADD, addBodyV004("u-1", "c-1", "hi", "hello", chatTime(4)), credential);
     expect(added.status).toBe(200);
-    expect(await bodyOf(added)).toMatchObject({ code: 0 });
+    expect(await json(added)).toMatchObject({ code: 0 });
     const found = await pluginPost(SEARCH, searchBody("u-1", "hi"), credential);
     expect(found.status).toBe(200);
-    expect(await bodyOf(found)).toMatchObject({ code: 0 });
+    expect(await json(found)).toMatchObject({ code: 0 });
     expect(upstream.map((sent) => sent.url)).toEqual([`${MEMOS_BASE}/add/message`, `${MEMOS_BASE}/search/memory`]);
   });
 
@@ -457,10 +414,10 @@ describe("MemOS drop-in: the API key and URL as users type them", () => {
       addBodyV004("u-1", "c-1", "hi", "hello", chatTime(5)),
     );
     expect(added.status).toBe(200);
-    expect(await bodyOf(added)).toMatchObject({ code: 0, data: { task_id: "task-1" } });
+    expect(await json(added)).toMatchObject({ code: 0, data: { task_id: "task-1" } });
     const found = await pluginPost(pluginUrl(memosUrl, "search/memory"), searchBody("u-1", "hi"));
     expect(found.status).toBe(200);
-    expect(await bodyOf(found)).toEqual({ code: 0, message: "ok", data: richSearchData() });
+    expect(await json(found)).toEqual({ code: 0, message: "ok", data: richSearchData() });
 
     // MemOS always gets its clean URL.
     expect(upstream.map((sent) => sent.url)).toEqual([`${MEMOS_BASE}/add/message`, `${MEMOS_BASE}/search/memory`]);
@@ -475,7 +432,7 @@ describe("MemOS drop-in: retried adds reach MemOS once", () => {
     const first = await pluginPost(ADD, turn(chatTime(10, 1)));
     expect(first.status).toBe(200);
     expect(first.headers.get("Idempotent-Replayed")).toBeNull();
-    const firstBody = await bodyOf(first);
+    const firstBody = await json(first);
     expect(firstBody).toEqual({
       code: 0,
       message: "ok",
@@ -490,7 +447,7 @@ describe("MemOS drop-in: retried adds reach MemOS once", () => {
       const retry = await pluginPost(ADD, turn(chatTime(second, micros)));
       expect(retry.status).toBe(200);
       expect(retry.headers.get("Idempotent-Replayed")).toBe("true");
-      expect(await bodyOf(retry)).toEqual(firstBody);
+      expect(await json(retry)).toEqual(firstBody);
     }
     expect(upstream).toHaveLength(1);
     expect((upstream[0]?.body as { messages: PluginMessage[] }).messages.map((m) => m.chat_time)).toEqual([
@@ -502,11 +459,11 @@ describe("MemOS drop-in: retried adds reach MemOS once", () => {
   it("replays by Idempotency-Key: same key and same content reach MemOS once", async () => {
     const upstream = mockMemos(acceptEachAdd);
     const headers = { "Idempotency-Key": "run-7f3a" };
-    const first = await bodyOf(await pluginPost(ADD, turn(chatTime(20)), { headers }));
+    const first = await json(await pluginPost(ADD, turn(chatTime(20)), { headers }));
     const retry = await pluginPost(ADD, turn(chatTime(21)), { headers });
     expect(retry.status).toBe(200);
     expect(retry.headers.get("Idempotent-Replayed")).toBe("true");
-    expect(await bodyOf(retry)).toEqual(first);
+    expect(await json(retry)).toEqual(first);
     expect(upstream).toHaveLength(1);
   });
 
@@ -514,9 +471,9 @@ describe("MemOS drop-in: retried adds reach MemOS once", () => {
     const upstream = mockMemos(acceptEachAdd);
     const first = await pluginPost(ADD, turn(chatTime(30)), { headers: { "Idempotency-Key": "run-1" } });
     const second = await pluginPost(ADD, turn(chatTime(30)), { headers: { "Idempotency-Key": "run-2" } });
-    expect(await bodyOf(first)).toMatchObject({ data: { task_id: "task-1" } });
+    expect(await json(first)).toMatchObject({ data: { task_id: "task-1" } });
     expect(second.headers.get("Idempotent-Replayed")).toBeNull();
-    expect(await bodyOf(second)).toMatchObject({ code: 0, data: { task_id: "task-2" } });
+    expect(await json(second)).toMatchObject({ code: 0, data: { task_id: "task-2" } });
     expect(upstream).toHaveLength(2);
   });
 
@@ -543,7 +500,7 @@ describe("MemOS drop-in: retried adds reach MemOS once", () => {
     expect(firstAnswer.status).toBe(200);
     expect(retryAnswer.status).toBe(200);
     expect(retryAnswer.headers.get("Idempotent-Replayed")).toBe("true");
-    expect(await bodyOf(retryAnswer)).toEqual(await bodyOf(firstAnswer));
+    expect(await json(retryAnswer)).toEqual(await json(firstAnswer));
     expect(upstream).toHaveLength(1);
   });
 
@@ -562,7 +519,7 @@ describe("MemOS drop-in: retried adds reach MemOS once", () => {
     const upstream = mockMemos(acceptEachAdd);
     await pluginPost(ADD, addBodyV004("u-1", "c-1", "I like tea.", "Noted.", chatTime(40)));
     const other = await pluginPost(ADD, addBodyV004("u-1", "c-1", "I like coffee.", "Noted.", chatTime(41)));
-    expect(await bodyOf(other)).toMatchObject({ data: { task_id: "task-2" } });
+    expect(await json(other)).toMatchObject({ data: { task_id: "task-2" } });
     expect(upstream).toHaveLength(2);
   });
 });
@@ -630,7 +587,7 @@ describe("MemOS drop-in: nothing else under the prefix is served (no open proxy)
     });
     expect(response.status).toBe(404);
     // Outside /api/openmem/, so the Worker's default error shape: the Worker cannot know the typed path.
-    expect(await bodyOf(response)).toMatchObject({ ok: false, error: { code: "not_found" } });
+    expect(await json(response)).toMatchObject({ ok: false, error: { code: "not_found" } });
     expect(upstream).toHaveLength(0);
   });
 
@@ -692,7 +649,7 @@ describe("MemOS drop-in: MemOS failures", () => {
     const retry = await pluginPost(ADD, addBodyV004("u-1", "c-1", "hi", "hello", chatTime(62)));
     expect(retry.status).toBe(200);
     expect(retry.headers.get("Idempotent-Replayed")).toBeNull();
-    expect(await bodyOf(retry)).toMatchObject({ code: 0, data: { task_id: "task-2" } });
+    expect(await json(retry)).toMatchObject({ code: 0, data: { task_id: "task-2" } });
     expect(upstream).toHaveLength(2);
   });
 });
