@@ -21,6 +21,8 @@ export interface Config {
   corsOrigins: string[];
   /** Embedded store: a user's newest memories searched before the rest (see store/d1-backend.ts). */
   searchRecentWindow: number;
+  /** The `period` of the [[ratelimits]] blocks: what a limited caller is told to wait. */
+  rateLimitPeriodSeconds: number;
 }
 
 export const DEFAULT_MEMOS_BASE_URL = "https://memos.memtensor.cn/api/openmem/v1";
@@ -62,6 +64,8 @@ export function readConfig(env: Bindings): Config {
     maxMessageChars: intVar(env.MAX_MESSAGE_CHARS, 20_000, 100, 200_000),
     corsOrigins: listVar(env.CORS_ORIGINS),
     searchRecentWindow: intVar(env.SEARCH_RECENT_WINDOW, 20_000, 1, 10_000_000),
+    // The rate-limiting binding takes only 10 or 60.
+    rateLimitPeriodSeconds: intVar(env.RATE_LIMIT_PERIOD_SECONDS, 60, 10, 60) < 60 ? 10 : 60,
   };
   configCache.set(env, config);
   return config;

@@ -130,17 +130,37 @@ const body = fc.oneof(
     .map(([type, text]) => ({ type, text })),
   fc.json({ maxDepth: 3 }).map((text) => ({ type: "application/json", text })),
   fc.constant({ type: "", text: "" }),
+  // Repeated keys, up to far past the field caps (parsing must stay linear).
+  fc
+    .tuple(fc.constantFrom("a", "tags", "user_id", "query"), fc.integer({ min: 1, max: 20_000 }))
+    .map(([key, count]) => ({
+      type: "application/x-www-form-urlencoded",
+      text: `user_id=u&query=q&user_message=hi&${`${key}=x&`.repeat(count)}`,
+    })),
+  // One long word as the query (the embedded store must bound its plan).
+  fc
+    .tuple(fc.constantFrom("abcdefghij", "你好世界", 'a"b'), fc.integer({ min: 1, max: 20_000 }))
+    .map(([word, count]) => ({
+      type: "application/json",
+      text: JSON.stringify({ user_id: "x", query: word.repeat(count), knowledge_id: "x" }),
+    })),
 );
 
-const authHeader = fc.constantFrom<Record<string, string>>(
-  { Authorization: `Bearer ${TOKEN}` },
-  { Authorization: `Token ${TOKEN}` },
-  { Authorization: TOKEN },
-  { "X-API-Key": TOKEN },
-  { Authorization: "Bearer wrong" },
-  { Authorization: "Basic !!!not-base64" },
-  { Authorization: `Bearer ${TOKEN} ${TOKEN}` },
-  {},
+const authHeader = fc.oneof(
+  fc.constantFrom<Record<string, string>>(
+    { Authorization: `Bearer ${TOKEN}` },
+    { Authorization: `Token ${TOKEN}` },
+    { Authorization: TOKEN },
+    { "X-API-Key": TOKEN },
+    { Authorization: "Bearer wrong" },
+    { Authorization: "Basic !!!not-base64" },
+    { Authorization: `Bearer ${TOKEN} ${TOKEN}` },
+    {},
+  ),
+  // Comma-stuffed credentials: refused unread, the real token among them or not.
+  fc.tuple(fc.integer({ min: 1, max: 60_000 }), fc.boolean()).map(([count, withToken]): Record<string, string> => ({
+    Authorization: `${"a,".repeat(count)}${withToken ? `Bearer ${TOKEN}` : "a"}`,
+  })),
 );
 
 const request = fc.record({
@@ -181,7 +201,7 @@ describe.each([
   it(`answers ${RUNS_PER_BACKEND} random requests without a 5xx, in the error shape, without secrets`, async () => {
     const upstream = mockMemos((req) => (req.url.endsWith("/add/message") ? addAccepted() : memosOk(searchData())));
     // Rate limiting is tested elsewhere; here it would only turn requests into 429s.
-    const overrides = { ...backend, RATE_LIMITER: undefined };
+    const overrides = { ...backend, RATE_LIMITER: undefined, AUTH_FAILURE_LIMITER: undefined };
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
         const before = upstream.length;

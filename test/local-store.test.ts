@@ -37,7 +37,7 @@ describe("embedded store (no MEMOS_API_KEY)", () => {
     });
     expect(found.memories[0]?.score).toBeGreaterThan(0);
     expect(found.memories[0]?.score).toBeLessThanOrEqual(1);
-    expect(found.text).toContain("- user: My favourite fruit is mango.");
+    expect(found.text).toContain("Facts:\n- My favourite fruit is mango.");
     expect(upstream).toHaveLength(0);
   });
 

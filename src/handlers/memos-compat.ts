@@ -62,6 +62,8 @@ memosCompat.post(`${MEMOS_PREFIX}/search/memory`, async (c) => {
   return c.json({ code: 0, message, data });
 });
 
+const SUCCESS_CODES = new Set([0, 200]);
+
 /** Non-zero envelope codes for MemOS-compatible callers, in MemOS's own numbering where one exists. */
 const MEMOS_CODES: Record<ErrorCode, number> = {
   invalid_request: 40000,
@@ -93,7 +95,9 @@ const MEMOS_CODES: Record<ErrorCode, number> = {
 export function memosErrorResponse(c: Context, error: AppError): Response {
   const upstream = error.cause instanceof MemosError ? error.cause : undefined;
   if (upstream?.envelope && upstream.httpStatus !== undefined && error.code !== "upstream_auth") {
-    return errorResponse(c, error, upstream.envelope, upstream.httpStatus);
+    // An error answer never carries a success code, whatever MemOS put in it.
+    const envelopeCode = SUCCESS_CODES.has(upstream.envelope.code) ? MEMOS_CODES[error.code] : upstream.envelope.code;
+    return errorResponse(c, error, { ...upstream.envelope, code: envelopeCode }, upstream.httpStatus);
   }
   const code =
     error.code === "upstream_auth" ? MEMOS_CODES.upstream_auth : (upstream?.memosCode ?? MEMOS_CODES[error.code]);

@@ -11,6 +11,13 @@ import { sha256Hex } from "../lib/digest";
 import { AppError } from "./errors";
 
 const SCHEMES = new Set(["bearer", "token", "basic"]);
+/**
+ * Work before authentication is bounded: real clients send one credential,
+ * Dify at most two joined headers. A longer header or more pieces is refused
+ * unread, and a piece longer than every configured token is never hashed.
+ */
+export const MAX_CREDENTIAL_HEADER_CHARS = 4_096;
+export const MAX_CREDENTIAL_CANDIDATES = 8;
 
 export interface Credential {
   candidates: string[];
@@ -24,7 +31,11 @@ export function readCredential(request: Request): Credential {
   // Dify sends two Authorization headers when a builder types one and also sets the node's
   // auth; they arrive joined by ", ". A custom tool applies its prefix to X-API-Key too.
   for (const name of ["Authorization", "X-API-Key"]) {
-    for (const value of (request.headers.get(name) ?? "").split(",")) {
+    const header = request.headers.get(name) ?? "";
+    if (header.length > MAX_CREDENTIAL_HEADER_CHARS) return { candidates: [], malformed: true };
+    const pieces = header.split(",", MAX_CREDENTIAL_CANDIDATES + 1);
+    if (pieces.length > MAX_CREDENTIAL_CANDIDATES) return { candidates: [], malformed: true };
+    for (const value of pieces) {
       const read = readHeaderValue(value.trim());
       candidates.push(...read.candidates);
       malformed ||= read.malformed;
@@ -32,6 +43,7 @@ export function readCredential(request: Request): Credential {
   }
   const queryKey = new URL(request.url).searchParams.get("key")?.trim();
   if (queryKey) candidates.push(queryKey);
+  if (candidates.length > MAX_CREDENTIAL_CANDIDATES) return { candidates: [], malformed: true };
   return { candidates, malformed };
 }
 
@@ -87,8 +99,11 @@ export async function authenticate(request: Request, tokens: string[]): Promise<
     );
   }
   const expected = await tokenDigests(tokens);
+  const longest = Math.max(...tokens.map((token) => token.length));
   let matched: number | undefined;
   for (const candidate of credential.candidates) {
+    // Cannot equal any token; its length is no secret of ours.
+    if (candidate.length > longest) continue;
     const given = await digest(candidate);
     expected.forEach((token, index) => {
       if (crypto.subtle.timingSafeEqual(given, token) && matched === undefined) matched = index;

@@ -44,6 +44,12 @@ export type Fields = Record<string, unknown>;
 
 /** Dify adds this empty part so httpx sends multipart even without files. */
 const MULTIPART_PLACEHOLDER = "__multipart_placeholder__";
+/**
+ * No route takes more than a few dozen fields, nor a list of more than 50
+ * (tags, knowledge bases): far more is abuse, refused before any work grows with it.
+ */
+export const MAX_FORM_ENTRIES = 1_000;
+export const MAX_VALUES_PER_FIELD = 100;
 
 export const INVALID_JSON_HINT =
   "If a Dify variable can hold quotes or backslashes, set the HTTP node's body type to x-www-form-urlencoded (same keys) instead of JSON.";
@@ -103,15 +109,32 @@ export function parseJsonObject(text: string): Fields {
 }
 
 /**
- * A key sent more than once (`tags=a&tags=b`) becomes a list. The object has no
- * prototype, so a field named `constructor` or `__proto__` is just a field.
+ * A key sent more than once (`tags=a&tags=b`) becomes a list, grown in place
+ * (linear in the body). The object has no prototype, so a field named
+ * `constructor` or `__proto__` is just a field.
  */
 function collect(entries: Iterable<[string, string]>): Fields {
   const fields: Fields = Object.create(null) as Fields;
+  const lists = new Map<string, string[]>();
+  let count = 0;
   for (const [name, value] of entries) {
-    const existing = Object.hasOwn(fields, name) ? fields[name] : undefined;
-    if (existing === undefined) fields[name] = value;
-    else fields[name] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+    if (++count > MAX_FORM_ENTRIES) {
+      throw new AppError("invalid_request", `The form has more than ${MAX_FORM_ENTRIES} fields.`);
+    }
+    const list = lists.get(name);
+    if (list) {
+      if (list.length >= MAX_VALUES_PER_FIELD) {
+        const field = name.slice(0, 64);
+        throw new AppError("invalid_request", `${field} is sent more than ${MAX_VALUES_PER_FIELD} times.`, { field });
+      }
+      list.push(value);
+    } else if (Object.hasOwn(fields, name)) {
+      const both = [fields[name] as string, value];
+      lists.set(name, both);
+      fields[name] = both;
+    } else {
+      fields[name] = value;
+    }
   }
   return fields;
 }

@@ -7,7 +7,7 @@ import { requestId } from "hono/request-id";
 import { readConfig } from "../config";
 import type { AppEnv } from "../env";
 import { backendFor } from "../memos/backend";
-import { authenticate } from "./auth";
+import { authenticate, UnauthorizedError } from "./auth";
 import { AppError } from "./errors";
 
 /** An incoming X-Request-Id is kept when it is short and plain; otherwise one is made up. */
@@ -39,25 +39,39 @@ export const requestContext = createMiddleware<AppEnv>(async function requestCon
   );
 });
 
-/** The rate limiter's period in wrangler.toml; a limited caller may retry after at most this. */
-const RATE_LIMIT_PERIOD_SECONDS = 60;
-
 /**
  * Checks the caller token on protected routes (see auth.ts for the accepted
- * forms), then the caller's rate limit, keyed by the token's id.
+ * forms), then the caller's rate limit, keyed by the token's id. Failed
+ * authentication is limited too, per client address, so guessing is slowed;
+ * a valid token is never counted there, so it is never refused for others' failures.
  */
 export const requireCaller = createMiddleware<AppEnv>(async function requireCaller(c, next) {
-  const caller = await authenticate(c.req.raw, c.var.config.authTokens);
+  const { config } = c.var;
+  let caller: string;
+  try {
+    caller = await authenticate(c.req.raw, config.authTokens);
+  } catch (error) {
+    const client = c.req.header("CF-Connecting-IP") ?? "unknown";
+    if (error instanceof UnauthorizedError && !(await allowed(c.env.AUTH_FAILURE_LIMITER, `ip:${client}`))) {
+      throw new AppError("rate_limited", "Too many failed authentications from this address; retry later.", {
+        retryAfter: config.rateLimitPeriodSeconds,
+      });
+    }
+    throw error;
+  }
   c.set("caller", caller);
-  // Optional: a deploy without the [[ratelimits]] block runs unlimited.
-  const limiter: RateLimit | undefined = c.env.RATE_LIMITER;
-  if (limiter && !(await limiter.limit({ key: caller })).success) {
+  if (!(await allowed(c.env.RATE_LIMITER, caller))) {
     throw new AppError("rate_limited", "Too many requests for this caller token; retry later.", {
-      retryAfter: RATE_LIMIT_PERIOD_SECONDS,
+      retryAfter: config.rateLimitPeriodSeconds,
     });
   }
   await next();
 });
+
+/** Optional: a deploy without the [[ratelimits]] block runs unlimited. */
+async function allowed(limiter: RateLimit | undefined, key: string): Promise<boolean> {
+  return limiter === undefined || (await limiter.limit({ key })).success;
+}
 
 /** CORS for browser callers, only for the origins in CORS_ORIGINS; off when it is empty. */
 export const corsFromConfig = createMiddleware<AppEnv>(async function corsFromConfig(c, next) {

@@ -42,6 +42,20 @@ function num(value: unknown): number | undefined {
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
 
+/** An id is text or a number; anything else (an object, a list) is no id we can show. */
+function idOf(value: unknown): string | null {
+  if (typeof value === "string" && value.length > 0) return value;
+  return num(value) === undefined ? null : String(value);
+}
+
+/** Epoch milliseconds as ISO 8601; a time `Date` cannot hold (1e20, say) is unknown, not an error. */
+function isoTime(value: unknown): string | null {
+  const ms = num(value);
+  if (ms === undefined) return null;
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
 /** MemOS item fields differ by list; take the first that holds text. */
 function describe(
   kind: MemoryKind,
@@ -55,7 +69,10 @@ function describe(
     str(item.memory_value) ?? str(item.content) ?? str(item.memory) ?? str(item.preference) ?? str(item.description);
   if (value === undefined) return undefined;
   const key = str(item.memory_key) ?? str(item.title) ?? str(item.name);
-  return { content: value, line: key ? `- ${key}: ${value}` : `- ${value}`, title: key };
+  // A title that only repeats the memory's first words (the embedded store's) adds nothing to the line.
+  const repeats = key === value || (key?.endsWith("…") === true && value.startsWith(key.slice(0, -1)));
+  const telling = key !== undefined && !repeats;
+  return { content: value, line: telling ? `- ${key}: ${value}` : `- ${value}`, title: key };
 }
 
 function linesOf(data: MemosSearchData): Line[] {
@@ -66,16 +83,15 @@ function linesOf(data: MemosSearchData): Line[] {
     for (const item of items) {
       const described = describe(kind, item);
       if (!described) continue;
-      const created = num(item.create_time);
       lines.push({
         line: described.line,
         title: described.title,
         memory: {
-          id: item.id === undefined || item.id === null ? null : String(item.id),
+          id: idOf(item.id),
           content: described.content,
           type: kind,
           score: num(item.relativity) ?? num(item.score) ?? null,
-          created_at: created === undefined ? null : new Date(created).toISOString(),
+          created_at: isoTime(item.create_time),
           conversation_id: str(item.conversation_id) ?? null,
         },
       });

@@ -35,6 +35,9 @@ const AUTH_CODES = new Set([40132]);
 const RATE_LIMIT_CODES = new Set([40300]);
 /** MemOS's error text is shown to callers; a proxy's HTML page should not be. */
 const MAX_UPSTREAM_MESSAGE_CHARS = 300;
+/** A longer wait than this from MemOS is passed on as this: callers should come back within minutes. */
+export const MAX_RETRY_AFTER_SECONDS = 300;
+export const REDACTED = "[redacted]";
 
 export class MemosClient {
   readonly #baseUrl: string;
@@ -87,7 +90,8 @@ export class MemosClient {
 
   #interpret(response: Response, text: string): MemosAnswer {
     const status = response.status;
-    const envelope = memosEnvelopeSchema.safeParse(safeJson(text));
+    // Before anything is kept or answered: MemOS may echo the key anywhere (a message, a task id, data).
+    const envelope = memosEnvelopeSchema.safeParse(redactDeep(safeJson(text), this.#apiKey));
     const memosCode = envelope.success ? envelope.data.code : undefined;
     const upstreamMessage = this.#redact((envelope.success ? envelope.data.message : undefined) ?? `HTTP ${status}`);
     const details: MemosErrorDetails = { httpStatus: status };
@@ -128,10 +132,32 @@ export class MemosClient {
 
   /** MemOS error messages may echo the credential; nothing of it may reach a caller or a log. */
   #redact(message: string): string {
-    let clean = message;
-    if (this.#apiKey.length > 0) clean = clean.split(this.#apiKey).join("[redacted]");
+    const clean = redactText(message, this.#apiKey);
     return clean.length > MAX_UPSTREAM_MESSAGE_CHARS ? `${clean.slice(0, MAX_UPSTREAM_MESSAGE_CHARS)}…` : clean;
   }
+}
+
+function redactText(text: string, key: string): string {
+  return key.length > 0 && text.includes(key) ? text.split(key).join(REDACTED) : text;
+}
+
+/** Deeper than any MemOS answer; what lies below is dropped rather than walked (a hostile nest cannot overflow the stack). */
+const MAX_ANSWER_DEPTH = 64;
+
+/**
+ * The key taken out of every string and object key of a parsed answer (with
+ * or without its `Token ` prefix, which is left before the mark).
+ */
+export function redactDeep(value: unknown, key: string, depth = 0): unknown {
+  if (depth > MAX_ANSWER_DEPTH) return null;
+  if (typeof value === "string") return redactText(value, key);
+  if (Array.isArray(value)) return value.map((item) => redactDeep(item, key, depth + 1));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([name, item]) => [redactText(name, key), redactDeep(item, key, depth + 1)]),
+    );
+  }
+  return value;
 }
 
 function safeJson(text: string): unknown {
@@ -156,10 +182,10 @@ function isRetryable(error: unknown): boolean {
 function parseRetryAfter(value: string | null): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(Math.ceil(seconds), MAX_RETRY_AFTER_SECONDS);
   const date = Date.parse(value);
   if (Number.isNaN(date)) return undefined;
-  return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  return Math.min(Math.max(0, Math.ceil((date - Date.now()) / 1000)), MAX_RETRY_AFTER_SECONDS);
 }
 
 function sleep(ms: number): Promise<void> {

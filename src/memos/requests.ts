@@ -80,6 +80,7 @@ export function buildAddRequest(input: AddRequest, limits: MessageLimits): Built
     messages: normalizeMessages(collected, limits),
     source: source ?? DEFAULT_SOURCE,
   };
+  if (Array.isArray(request.user_id)) request.user_id = distinct(request.user_id);
   return { request, idempotencyKey: idempotency_key };
 }
 
@@ -137,6 +138,11 @@ export function mergeFilter(
   return { and: [...existing, ...conditions, rest] };
 }
 
+/** A group chat that names a user twice is one add for them, not two. */
+function distinct(ids: string[]): string[] {
+  return [...new Set(ids)];
+}
+
 type Defined<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
 
 /** Absent optional fields are left out of the MemOS body rather than sent as null. */
@@ -155,6 +161,7 @@ export function buildCompatAddRequest(
   limits: MessageLimits,
 ): MemosAddRequest {
   const { messages, user_messages, ai_messages, ...rest } = input;
+  if (Array.isArray(rest.user_id)) rest.user_id = distinct(rest.user_id);
   return {
     ...dropUndefined(rest),
     messages: normalizeMessages(collectMessages(messages, user_messages, ai_messages), limits),

@@ -36,10 +36,11 @@ export interface MemosSearchRequest {
   [field: string]: unknown;
 }
 
+/** Any JSON object with a numeric `code` is MemOS's envelope; `data` may be absent or null (an accepted add, a refusal). */
 export const memosEnvelopeSchema = z.object({
-  code: z.union([z.number(), z.string()]).transform((code) => Number(code)),
+  code: z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform((code) => Number(code)),
   message: z.string().optional().catch(undefined),
-  data: z.unknown(),
+  data: z.unknown().optional(),
 });
 
 export const memosAddDataSchema = z

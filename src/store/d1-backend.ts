@@ -84,7 +84,8 @@ export class D1Backend implements MemoryBackend {
   }
 
   async #add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>> {
-    const userIds = Array.isArray(request.user_id) ? request.user_id : [request.user_id ?? ""];
+    // A group chat naming someone twice stores their copy once.
+    const userIds = [...new Set(Array.isArray(request.user_id) ? request.user_id : [request.user_id ?? ""])];
     // MemOS makes up a conversation id when none is given; so do we, one per add,
     // so the messages of one add stay grouped.
     const conversationId = request.conversation_id ?? `conv-${crypto.randomUUID()}`;
@@ -224,7 +225,7 @@ export class D1Backend implements MemoryBackend {
       .slice(0, limit)
       .map(({ row, relativity }) => ({
         id: row.id,
-        memory_key: row.role,
+        memory_key: titleOf(row.content),
         memory_value: row.content,
         memory_type: LOCAL_MEMORY_TYPE,
         create_time: row.created_at,
@@ -264,6 +265,17 @@ function contentText(message: MemosMessage): string {
     typeof part === "object" && part !== null && "text" in part && typeof part.text === "string" ? [part.text] : [],
   );
   return texts.length > 0 ? texts.join("\n") : JSON.stringify(message.content);
+}
+
+/** MemOS titles a memory with a short phrase; the store has no model, so the content's first words serve. */
+const TITLE_WORDS = 8;
+const TITLE_CHARS = 60;
+
+export function titleOf(content: string): string {
+  const words = content.trim().split(/\s+/);
+  let title = words.slice(0, TITLE_WORDS).join(" ");
+  if (title.length > TITLE_CHARS) title = [...title].slice(0, TITLE_CHARS).join("");
+  return title.length < content.trim().length ? `${title}…` : title;
 }
 
 function parseTags(value: string): string[] {

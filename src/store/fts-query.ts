@@ -18,6 +18,14 @@ const TRIGRAM = 3;
 const MAX_TERMS = 48;
 const MAX_SHORT_TERMS = 16;
 /**
+ * Bounds the work of one search (README "Embedded store"): only the start of a
+ * longer query is planned, and a longer word is searched by its start. A
+ * trigram phrase costs in proportion to its length; 250,000 characters of one
+ * word held the Worker for seconds.
+ */
+export const MAX_QUERY_CHARS = 2_000;
+export const MAX_TERM_CHARS = 64;
+/**
  * English words too common to tell memories apart; dropped unless the query
  * has nothing else. They would also make a large store rank most of its rows.
  */
@@ -35,20 +43,21 @@ const SEPARATORS = /[\s\p{P}\p{Cc}]+/u;
 export function planQuery(query: string): QueryPlan {
   const phrases = new Set<string>();
   const shortTerms = new Set<string>();
-  for (const token of query.normalize("NFKC").toLowerCase().split(SEPARATORS)) {
-    const chars = [...token];
+  for (const token of query.slice(0, MAX_QUERY_CHARS).normalize("NFKC").toLowerCase().split(SEPARATORS)) {
+    const chars = [...token].slice(0, MAX_TERM_CHARS);
     if (chars.length === 0) continue;
+    const term = chars.join("");
     if (chars.length < TRIGRAM) {
       // One Latin letter matches nearly everything; one CJK character is a word.
-      if (chars.length === 2 || CJK.test(token)) shortTerms.add(token);
+      if (chars.length === 2 || CJK.test(term)) shortTerms.add(term);
       continue;
     }
-    if (CJK.test(token) && chars.length > TRIGRAM) {
+    if (CJK.test(term) && chars.length > TRIGRAM) {
       // Chinese is written without spaces: a run is a sentence, so match its trigrams
       // and let bm25 rank documents that share more of them.
       for (let i = 0; i + TRIGRAM <= chars.length; i++) phrases.add(chars.slice(i, i + TRIGRAM).join(""));
     } else {
-      phrases.add(token);
+      phrases.add(term);
     }
   }
   const meaningful = [...phrases].filter((term) => !STOP_WORDS.has(term));
