@@ -2,7 +2,7 @@
  * Dify's retry after a timeout overlaps a slow first attempt: N identical adds
  * arrive together. They must reach MemOS exactly once when it succeeds, and
  * still reach it when the first attempt fails. The in-flight lock is a Durable
- * Object per dedupe key; tests drive it directly to play "another isolate".
+ * Object per shard of the caller; tests drive it directly to play "another isolate".
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -13,16 +13,23 @@ import { CLOUD, TOKEN, addAccepted, callerId, json, mockMemos, postJson, sleep }
 const turn = { user_id: "u-1", conversation_id: "c-1", user_message: "I adopted a cat named Miso" };
 const N = 10;
 
-/** The lock object another isolate's attempt would hold for `idempotencyKey`. */
+/** The lock another isolate's attempt would hold for `idempotencyKey`, as that add's key sees it. */
 async function lockFor(idempotencyKey: string) {
-  const caller = await callerId(TOKEN);
+  const scope = await callerId(TOKEN);
   const fingerprint = await addFingerprint({
     user_id: turn.user_id,
     conversation_id: turn.conversation_id,
     messages: [{ role: "user", content: turn.user_message }],
   });
-  const key = await Deduper.storageKey({ caller, fingerprint, idempotencyKey });
-  return { lock: env.DEDUPE_LOCK.getByName(key), fingerprint };
+  const key = await Deduper.storageKey({ scope, fingerprint, idempotencyKey });
+  const object = env.DEDUPE_LOCK.getByName(await Deduper.lockName(scope, turn.user_id));
+  const lock = {
+    claim: (fp: string, owner: string, leaseMs: number) => object.claim(key, fp, owner, leaseMs),
+    complete: (owner: string, fp: string, result: unknown, ttlMs: number) =>
+      object.complete(key, owner, fp, result, ttlMs),
+    release: (owner: string) => object.release(key, owner),
+  };
+  return { lock, fingerprint };
 }
 
 /** Counts upstream adds running at the same time. */

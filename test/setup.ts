@@ -13,7 +13,13 @@ beforeEach(async () => {
   await env.MEMORY_DB.exec("DELETE FROM memories");
   const locks = await listDurableObjectIds(env.DEDUPE_LOCK);
   await Promise.all(
-    locks.map((id) => runInDurableObject(env.DEDUPE_LOCK.get(id), (_instance, state) => state.storage.deleteAll())),
+    // Rows, not deleteAll(): the live object keeps its tables (made once, in its constructor).
+    locks.map((id) =>
+      runInDurableObject(env.DEDUPE_LOCK.get(id), (_instance, state) => {
+        state.storage.sql.exec("DELETE FROM entries");
+        state.storage.sql.exec("DELETE FROM meta");
+      }),
+    ),
   );
 });
 

@@ -8,6 +8,12 @@ import type { BackendResult, MemosAddData, MemosAddRequest } from "../memos/type
 import { Deduper, type Outcome } from "./deduper";
 import { addFingerprint } from "./fingerprint";
 
+/** The add's first user (group adds: the first in sort order), else its agent: adds of one user share a lock shard. */
+function subjectOf(request: MemosAddRequest): string {
+  const users = Array.isArray(request.user_id) ? [...request.user_id].sort() : [request.user_id];
+  return users[0] ?? `agent:${request.agent_id ?? ""}`;
+}
+
 /** A claim outlives the add's own timeout by this much before it counts as dead. */
 const LEASE_MARGIN_MS = 5_000;
 
@@ -37,7 +43,8 @@ export async function addOnce(
     },
   );
   const key = {
-    caller: c.var.caller,
+    scope: c.var.caller,
+    subject: subjectOf(request),
     fingerprint: await addFingerprint(request),
     idempotencyKey: c.req.header("Idempotency-Key")?.trim() || bodyIdempotencyKey,
   };

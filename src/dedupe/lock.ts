@@ -1,87 +1,164 @@
 /**
- * One Durable Object per dedupe key: the in-flight lock that KV cannot be.
- * KV has no compare-and-set, is eventually consistent, and takes one write
- * per second per key, so "is an identical add running right now?" is asked
- * here, where calls are serialised and storage is strongly consistent.
- * Completed adds are also mirrored to KV, which answers most replays at the
- * edge without a trip to this object.
+ * The in-flight lock that KV cannot be, one Durable Object per shard of a
+ * dedupe scope (deduper.ts picks the shard from the add's user). KV has no
+ * compare-and-set, is eventually consistent, and takes one write per second
+ * per key, so "is an identical add running, or done?" is asked here, where
+ * calls are serialised and storage is strongly consistent. Many dedupe keys
+ * share one object, so a fresh add reuses a warm object instead of creating one.
  *
- * Storage (SQLite-backed, synchronous KV API):
- *   "claim" → { fingerprint, owner, lease_until }   while an attempt runs
- *   "done"  → { fingerprint, result, expires_at }    after the backend accepted
- * An alarm drops the done record when it expires.
+ * Storage (SQLite):
+ *   entries(key, fingerprint, owner, lease_until, result, expires_at)
+ *     a claim while an attempt runs (owner, lease_until), then the add the
+ *     backend accepted (result, expires_at), per dedupe key
+ *   meta('generation')
+ *     bumped by `forget` (a delete in the scope): adds claimed before it are
+ *     not recorded when they complete, so a re-add after the delete is made again
+ * An alarm drops what has expired.
  */
 import { DurableObject } from "cloudflare:workers";
-
-interface Claim {
-  fingerprint: string;
-  owner: string;
-  lease_until: number;
-}
-
-interface Done {
-  fingerprint: string;
-  result: unknown;
-  expires_at: number;
-}
 
 export type ClaimAnswer =
   | { state: "claimed" }
   | { state: "busy"; fingerprint: string }
   | { state: "done"; fingerprint: string; result: unknown };
 
+interface Entry {
+  [column: string]: SqlStorageValue;
+  key: string;
+  fingerprint: string;
+  owner: string | null;
+  lease_until: number | null;
+  result: string | null;
+  expires_at: number | null;
+  generation: number | null;
+}
+
 export class DedupeLock extends DurableObject {
-  /** Take the lock for `owner`, unless the add is done or another live attempt holds it. */
-  async claim(fingerprint: string, owner: string, leaseMs: number): Promise<ClaimAnswer> {
+  readonly #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS entries (
+      key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, owner TEXT, lease_until INTEGER, result TEXT, expires_at INTEGER,
+      generation INTEGER)`);
+    this.#sql.exec("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+  }
+
+  /** Take the lock on `key` for `owner`, unless the add is done or another live attempt holds it. */
+  async claim(key: string, fingerprint: string, owner: string, leaseMs: number): Promise<ClaimAnswer> {
     const now = Date.now();
-    const storage = this.ctx.storage.kv;
-    const done = storage.get<Done>("done");
-    if (done && done.expires_at > now) return { state: "done", fingerprint: done.fingerprint, result: done.result };
-    const claim = storage.get<Claim>("claim");
+    const entry = this.#entry(key);
+    if (entry?.result != null && (entry.expires_at ?? 0) > now) {
+      return { state: "done", fingerprint: entry.fingerprint, result: JSON.parse(entry.result) };
+    }
     // An expired lease belongs to an attempt that died (isolate evicted, request cancelled).
-    if (claim && claim.owner !== owner && claim.lease_until > now)
-      return { state: "busy", fingerprint: claim.fingerprint };
+    if (entry?.owner != null && entry.owner !== owner && (entry.lease_until ?? 0) > now) {
+      return { state: "busy", fingerprint: entry.fingerprint };
+    }
     const leaseUntil = now + leaseMs;
-    storage.put<Claim>("claim", { fingerprint, owner, lease_until: leaseUntil });
+    this.#sql.exec(
+      `INSERT INTO entries (key, fingerprint, owner, lease_until, generation) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, owner = excluded.owner,
+         lease_until = excluded.lease_until, generation = excluded.generation, result = NULL, expires_at = NULL`,
+      key,
+      fingerprint,
+      owner,
+      leaseUntil,
+      this.#generation(),
+    );
     // So a claim whose attempt died is dropped, not kept forever.
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(leaseUntil);
+    await this.#wakeBy(leaseUntil);
     return { state: "claimed" };
   }
 
   /**
    * Record an add the backend accepted, kept until `ttlMs` from now, and free the lock if
    * `owner` still holds it. Recorded even if the lease passed to another attempt meanwhile:
-   * MemOS has the add, and repeats must learn it.
+   * MemOS has the add, and repeats must learn it. Not recorded when a delete happened since
+   * the claim (the generation changed): the add may be among what was deleted.
    */
-  async complete(owner: string, fingerprint: string, result: unknown, ttlMs: number): Promise<void> {
-    const storage = this.ctx.storage.kv;
-    const expiresAt = Date.now() + ttlMs;
-    const done = storage.get<Done>("done");
-    if (!done || done.expires_at <= Date.now())
-      storage.put<Done>("done", { fingerprint, result, expires_at: expiresAt });
-    if (storage.get<Claim>("claim")?.owner === owner) storage.delete("claim");
-    await this.ctx.storage.setAlarm(expiresAt);
+  async complete(key: string, owner: string, fingerprint: string, result: unknown, ttlMs: number): Promise<void> {
+    const now = Date.now();
+    const expiresAt = now + ttlMs;
+    const entry = this.#entry(key);
+    const recorded = entry?.result != null && (entry.expires_at ?? 0) > now;
+    if (entry?.generation != null && entry.generation !== this.#generation()) {
+      if (entry?.owner === owner && !recorded) this.#sql.exec("DELETE FROM entries WHERE key = ?", key);
+      return;
+    }
+    if (!recorded) {
+      this.#sql.exec(
+        `INSERT INTO entries (key, fingerprint, result, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, result = excluded.result,
+           expires_at = excluded.expires_at,
+           owner = CASE WHEN entries.owner = ? THEN NULL ELSE entries.owner END,
+           lease_until = CASE WHEN entries.owner = ? THEN NULL ELSE entries.lease_until END`,
+        key,
+        fingerprint,
+        JSON.stringify(result),
+        expiresAt,
+        owner,
+        owner,
+      );
+    } else if (entry?.owner === owner) {
+      this.#sql.exec("UPDATE entries SET owner = NULL, lease_until = NULL WHERE key = ?", key);
+    }
+    await this.#wakeBy(expiresAt);
   }
 
   /** Free the lock after a failed attempt, so the next delivery makes the add. */
-  release(owner: string): void {
-    const storage = this.ctx.storage.kv;
-    if (storage.get<Claim>("claim")?.owner === owner) storage.delete("claim");
+  release(key: string, owner: string): void {
+    this.#sql.exec("DELETE FROM entries WHERE key = ? AND owner = ? AND result IS NULL", key, owner);
+    this.#sql.exec("UPDATE entries SET owner = NULL, lease_until = NULL WHERE key = ? AND owner = ?", key, owner);
+  }
+
+  /**
+   * A delete happened in this scope: every completed add is forgotten, and adds
+   * running now will not be recorded. Returns the new generation.
+   */
+  forget(): number {
+    const next = this.#generation() + 1;
+    this.#sql.exec(
+      "INSERT INTO meta (name, value) VALUES ('generation', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+      next,
+    );
+    this.#sql.exec("DELETE FROM entries WHERE result IS NOT NULL");
+    return next;
   }
 
   /** Drops what has expired and wakes again for what has not. */
   override async alarm(): Promise<void> {
-    const storage = this.ctx.storage.kv;
+    // Objects of the previous layout (one per key, KV-style storage) are simply emptied.
+    if (this.ctx.storage.kv.get("claim") !== undefined || this.ctx.storage.kv.get("done") !== undefined) {
+      this.ctx.storage.kv.delete("claim");
+      this.ctx.storage.kv.delete("done");
+    }
     const now = Date.now();
-    const done = storage.get<Done>("done");
-    if (done && done.expires_at <= now) storage.delete("done");
-    const claim = storage.get<Claim>("claim");
-    if (claim && claim.lease_until <= now) storage.delete("claim");
-    const next = Math.min(
-      ...[storage.get<Done>("done")?.expires_at, storage.get<Claim>("claim")?.lease_until].filter(
-        (at): at is number => at !== undefined,
-      ),
+    this.#sql.exec("DELETE FROM entries WHERE result IS NOT NULL AND expires_at <= ?", now);
+    this.#sql.exec("DELETE FROM entries WHERE result IS NULL AND (lease_until IS NULL OR lease_until <= ?)", now);
+    this.#sql.exec("UPDATE entries SET owner = NULL, lease_until = NULL WHERE lease_until <= ?", now);
+    const next = this.#sql
+      .exec<{ next: number | null }>(
+        "SELECT MIN(MIN(COALESCE(expires_at, 9e15)), MIN(COALESCE(lease_until, 9e15))) AS next FROM entries",
+      )
+      .one().next;
+    if (next !== null && next < 9e15) await this.ctx.storage.setAlarm(next);
+  }
+
+  #entry(key: string): Entry | undefined {
+    return this.#sql.exec<Entry>("SELECT * FROM entries WHERE key = ?", key).toArray()[0];
+  }
+
+  #generation(): number {
+    return (
+      this.#sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'generation'").toArray()[0]?.value ?? 0
     );
-    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** The alarm fires by `at` at the latest (one alarm per object, at its earliest deadline). */
+  async #wakeBy(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 }
