@@ -551,11 +551,12 @@ describe("MemOS drop-in: refused callers", () => {
 
 describe("MemOS drop-in: nothing else under the prefix is served (no open proxy)", () => {
   it.each([
-    ["POST", `${PREFIX}/delete/memory`],
-    ["POST", `${PREFIX}/get/memory`],
-    ["GET", `${PREFIX}/get/memory/mem-1`],
-    ["POST", `${PREFIX}/get/status`],
-    ["POST", `${PREFIX}/add/feedback`],
+    // MemOS calls memos-edge does not serve (memory management is served: test/memory-management.test.ts).
+    ["POST", `${PREFIX}/chat`],
+    ["POST", `${PREFIX}/add/knowledgebase-file`],
+    ["POST", `${PREFIX}/delete/knowledgebase`],
+    ["POST", `${PREFIX}/extract/memory`],
+    ["POST", `${PREFIX}/update/memories`],
     ["POST", `${PREFIX}/add/message/extra`],
     ["POST", `${PREFIX}/add%2Fmessage`],
     ["POST", `${PREFIX}/..%2F..%2Fevil`],

@@ -11,6 +11,7 @@ beforeEach(async () => {
   const { keys } = await env.DEDUPE.list();
   await Promise.all(keys.map((key) => env.DEDUPE.delete(key.name)));
   await env.MEMORY_DB.exec("DELETE FROM memories");
+  await env.MEMORY_DB.exec("DELETE FROM tasks");
   const locks = await listDurableObjectIds(env.DEDUPE_LOCK);
   await Promise.all(
     // Rows, not deleteAll(): the live object keeps its tables (made once, in its constructor).

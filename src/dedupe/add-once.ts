@@ -4,6 +4,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
+import { AppError } from "../http/errors";
 import type { BackendResult, MemosAddData, MemosAddRequest } from "../memos/types";
 import { Deduper, type Outcome } from "./deduper";
 import { addFingerprint } from "./fingerprint";
@@ -28,8 +29,39 @@ export async function addOnce(
   request: MemosAddRequest,
   bodyIdempotencyKey?: string,
 ): Promise<Outcome<BackendResult<MemosAddData>>> {
-  const { config, backend, log, requestId } = c.var;
-  const deduper = new Deduper(
+  const { backend, log } = c.var;
+  const deduper = deduperFor(c);
+  const key = {
+    scope: c.var.caller,
+    subject: subjectOf(request),
+    fingerprint: await addFingerprint(request),
+    idempotencyKey: c.req.header("Idempotency-Key")?.trim() || bodyIdempotencyKey,
+  };
+  const outcome = await deduper.run(key, () => backend.add(request));
+  log.dedupe_hit = outcome.replayed;
+  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+  return outcome;
+}
+
+/**
+ * Before any delete: the caller's completed adds are forgotten, so the same add
+ * sent again is stored again. A delete is refused (503) if that cannot be done.
+ */
+export async function forgetAdds(c: Context<AppEnv>): Promise<void> {
+  try {
+    await deduperFor(c).forgetScope(c.var.caller);
+  } catch (error) {
+    throw new AppError(
+      "dedupe_unavailable",
+      "The dedupe lock could not be reached, so nothing was deleted (a later re-add could be skipped); retry shortly.",
+      { retryAfter: 1, cause: error },
+    );
+  }
+}
+
+function deduperFor(c: Context<AppEnv>): Deduper {
+  const { config, log, requestId } = c.var;
+  return new Deduper(
     { kv: c.env.DEDUPE, locks: c.env.DEDUPE_LOCK },
     {
       ttlSeconds: config.dedupeTtlSeconds,
@@ -42,14 +74,4 @@ export async function addOnce(
       },
     },
   );
-  const key = {
-    scope: c.var.caller,
-    subject: subjectOf(request),
-    fingerprint: await addFingerprint(request),
-    idempotencyKey: c.req.header("Idempotency-Key")?.trim() || bodyIdempotencyKey,
-  };
-  const outcome = await deduper.run(key, () => backend.add(request));
-  log.dedupe_hit = outcome.replayed;
-  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
-  return outcome;
 }

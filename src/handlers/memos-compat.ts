@@ -1,7 +1,8 @@
 /**
  * MemOS's own cloud API, so the official MemOS Dify plugin and MemOS clients
  * work by pointing their base URL at https://<worker>/api/openmem/v1 and
- * using a memos-edge caller token as their key. Only these routes exist:
+ * using a memos-edge caller token as their key. Only these routes (and the
+ * memory-management ones of memos-compat-manage.ts) exist:
  * any other path under the prefix is a 404, never forwarded (no open proxy).
  * Errors are MemOS envelopes: `{ code: <non-zero>, message, data: null }`.
  */
@@ -16,6 +17,7 @@ import { allowedMethods, requireCaller } from "../http/middleware";
 import { MAX_FREE_TEXT, MAX_ID_LENGTH, messagesField, userIdsField } from "../http/schemas";
 import { MemosError } from "../memos/errors";
 import { buildCompatAddRequest, buildCompatSearchRequest } from "../memos/requests";
+import { memosManagement } from "./memos-compat-manage";
 
 export const MEMOS_PREFIX = "/api/openmem/v1";
 
@@ -23,6 +25,8 @@ export const memosCompat = new Hono<AppEnv>();
 
 memosCompat.use(`${MEMOS_PREFIX}/*`, allowedMethods(memosCompat), requireCaller);
 memosCompat.onError((error, c) => memosErrorResponse(c, noteError(c, error)));
+// get/memory, get/memory/{id}, delete/memory, update/memory, get/status, add/feedback, get/message
+memosCompat.route(MEMOS_PREFIX, memosManagement);
 
 const idField = (field: string) => optionalText(field, MAX_ID_LENGTH, field);
 
@@ -83,6 +87,7 @@ const MEMOS_CODES: Record<ErrorCode, number> = {
   upstream_error: 50200,
   not_configured: 50300,
   store_unavailable: 50300,
+  dedupe_unavailable: 50300,
   upstream_timeout: 50400,
 };
 

@@ -8,11 +8,13 @@ import { allowedMethods, requireCaller } from "../http/middleware";
 import { addRequestSchema, searchRequestSchema } from "../http/schemas";
 import { shapeSearch } from "../memos/answers";
 import { buildAddRequest, buildSearchRequest } from "../memos/requests";
+import { v1Memories } from "./v1-memories";
 
 export const v1 = new Hono<AppEnv>();
 
 v1.use("/v1/*", allowedMethods(v1), requireCaller);
 v1.onError((error, c) => errorResponse(c, noteError(c, error)));
+v1.route("/", v1Memories); // list, get, delete, forget, update, status, feedback, messages
 
 v1.post("/v1/add", async (c) => {
   const input = await readInput(c, addRequestSchema);

@@ -9,7 +9,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "../env";
 import { MemosError } from "../memos/errors";
-import { StoreError } from "../store/errors";
+import { StoreError, UnsupportedByStoreError } from "../store/errors";
 
 export const ERROR_STATUS = {
   invalid_request: 400,
@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   upstream_error: 502,
   not_configured: 503,
   store_unavailable: 503,
+  dedupe_unavailable: 503,
   upstream_timeout: 504,
 } as const;
 
@@ -146,5 +147,8 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof MemosError) return fromMemosError(error);
   if (error instanceof StoreError) return new AppError("store_unavailable", error.message, { cause: error });
+  if (error instanceof UnsupportedByStoreError) {
+    return new AppError("invalid_request", error.message, { field: error.field, cause: error });
+  }
   return new AppError("internal_error", "Internal error; see the Worker logs for the request id.", { cause: error });
 }

@@ -149,3 +149,51 @@ export function parseJsonOr(text: string, fallback: unknown): unknown {
     throw error;
   }
 }
+
+/** Memory and task ids: MemOS's are UUIDs or `word_word_001`; anything else is refused before any call. */
+const RECORD_ID = /^[\w.:@-]+$/;
+export const MAX_RECORD_ID_LENGTH = 128;
+
+function recordId(field: string) {
+  return z
+    .string({ error: `${field} must be a string` })
+    .trim()
+    .min(1, `${field} is required`)
+    .max(MAX_RECORD_ID_LENGTH, `${field} must be at most ${MAX_RECORD_ID_LENGTH} characters`)
+    .regex(RECORD_ID, `${field} may hold only letters, digits and _ . : @ -`);
+}
+
+export function requiredId(field: string, description: string) {
+  return z
+    .preprocess(absentToUndefined, recordId(field).optional())
+    .refine((value) => value !== undefined, `${field} is required`)
+    .transform((value) => value as string)
+    .meta({ type: "string", description });
+}
+
+export function optionalId(field: string, description: string) {
+  return z.preprocess(absentToUndefined, recordId(field).optional()).meta({ type: "string", description });
+}
+
+/** A list of ids: a JSON array, comma-separated text, or repeated form keys. */
+export function optionalIdList(field: string, maxItems: number, description: string) {
+  return z
+    .preprocess(
+      (value) => {
+        const present = absentToUndefined(value);
+        if (typeof present !== "string") return present;
+        const text = present.trim();
+        if (text.startsWith("[")) return parseJsonOr(text, present);
+        return text
+          .split(",")
+          .map((item) => item.trim())
+          .filter((item) => item.length > 0);
+      },
+      z
+        .array(recordId(field), { error: `${field} must be a list (JSON array or comma-separated)` })
+        .min(1, `${field} must name at least one id`)
+        .max(maxItems, `${field} takes at most ${maxItems} ids`)
+        .optional(),
+    )
+    .meta({ type: "string", description });
+}

@@ -12,9 +12,11 @@ import {
   optionalNumber,
   optionalObject,
   optionalText,
+  optionalIdList,
+  requiredId,
   requiredText,
 } from "./fields";
-import { MEMOS_ROLES } from "../memos/types";
+import { MEMORY_STATUSES, MEMOS_ROLES } from "../memos/types";
 
 /** MemOS refuses ids longer than this (codes 40010/40011); we refuse first, naming the field. */
 export const MAX_ID_LENGTH = 100;
@@ -167,3 +169,71 @@ export const searchRequestSchema = z.object({
   source: optionalText("source", 100, "Who is asking (default memos-edge)."),
 });
 export type SearchRequest = z.infer<typeof searchRequestSchema>;
+
+/** MemOS's largest page (`size` of get/memory) and message window (`message_limit_number`). */
+export const MAX_PAGE_SIZE = 50;
+export const MAX_DELETE_IDS = 100;
+const userField = (description: string) => requiredText("user_id", MAX_ID_LENGTH, description);
+
+export const listRequestSchema = z.object({
+  user_id: userField("Whose memories to list."),
+  page: optionalInt("page", 1, 100_000, "Page number, from 1 (default 1)."),
+  size: optionalInt("size", 1, MAX_PAGE_SIZE, `Memories per page (default 10, at most ${MAX_PAGE_SIZE}).`),
+  agent_id: optionalText("agent_id", MAX_ID_LENGTH, "Only this agent's memories."),
+  tags: optionalList("tags", 20, 100, "Only memories carrying each of these tags."),
+});
+export type ListRequest = z.infer<typeof listRequestSchema>;
+
+export const getRequestSchema = z.object({
+  memory_id: requiredId("memory_id", "The memory to read."),
+  user_id: optionalText("user_id", MAX_ID_LENGTH, "Whose memory it must be: another user's is not found."),
+});
+
+export const deleteRequestSchema = z.object({
+  memory_ids: optionalIdList("memory_ids", MAX_DELETE_IDS, "Memories to delete: a JSON array or comma-separated ids."),
+  user_id: optionalText(
+    "user_id",
+    MAX_ID_LENGTH,
+    "With memory_ids: only this user's are deleted. With conversation_id: that conversation of this user.",
+  ),
+  conversation_id: optionalText(
+    "conversation_id",
+    MAX_ID_LENGTH,
+    "Delete this conversation's memories (needs user_id).",
+  ),
+  agent_id: optionalText("agent_id", MAX_ID_LENGTH, "Delete everything this agent remembers."),
+});
+export type DeleteRequest = z.infer<typeof deleteRequestSchema>;
+
+export const forgetRequestSchema = z.object({
+  user_id: userField("The user whose whole memory is deleted."),
+  dry_run: optionalBoolean("dry_run", "true: only count what would be deleted."),
+});
+
+export const updateRequestSchema = z.object({
+  memory_id: requiredId("memory_id", "The memory to change."),
+  user_id: optionalText("user_id", MAX_ID_LENGTH, "Whose memory it must be: another user's is not found."),
+  content: optionalText("content", MAX_FREE_TEXT, "The corrected text (searchable at once)."),
+  title: optionalText("title", 200, "A new title."),
+  status: z
+    .preprocess((value) => (isAbsent(value) ? undefined : value), z.enum(MEMORY_STATUSES).optional())
+    .meta({ type: "string", enum: [...MEMORY_STATUSES], description: "archived: kept but not recalled." }),
+});
+
+export const statusRequestSchema = z.object({
+  task_id: requiredId("task_id", "The task id an add or feedback answered."),
+});
+
+export const feedbackRequestSchema = z.object({
+  user_id: userField("Whose memory the feedback is about."),
+  feedback: requiredText("feedback", MAX_FREE_TEXT, "What to correct, in plain words."),
+  conversation_id: optionalText("conversation_id", MAX_ID_LENGTH, "The conversation it is about."),
+  agent_id: optionalText("agent_id", MAX_ID_LENGTH, "The agent it is about."),
+  app_id: optionalText("app_id", MAX_ID_LENGTH, "The app it is about."),
+});
+
+export const messagesRequestSchema = z.object({
+  user_id: userField("Whose conversation."),
+  conversation_id: requiredText("conversation_id", MAX_ID_LENGTH, "The conversation."),
+  limit: optionalInt("limit", 1, MAX_PAGE_SIZE, `The newest N messages (default 6, at most ${MAX_PAGE_SIZE}).`),
+});

@@ -125,3 +125,31 @@ export function shapeSearch(data: MemosSearchData): ShapedSearch {
     text: sections.length > 0 ? sections.join("\n\n") : NO_MEMORIES_TEXT,
   };
 }
+
+/** One memory as `/v1/get` shows it, from MemOS's `get/memory/{id}` answer (or the store's). */
+export interface MemoryDetail {
+  id: string | null;
+  title: string | null;
+  content: string;
+  status: string | null;
+  user_id: string | null;
+  conversation_id: string | null;
+  tags: string[];
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+export function shapeMemoryDetail(detail: Record<string, unknown>): MemoryDetail {
+  const content = detail.content;
+  return {
+    id: idOf(detail.id),
+    title: str(detail.title) ?? null,
+    content: typeof content === "string" ? content : (JSON.stringify(content) ?? ""),
+    status: str(detail.status) ?? null,
+    user_id: str(detail.user_id) ?? null,
+    conversation_id: str(detail.conversation_id) ?? null,
+    tags: Array.isArray(detail.tags) ? detail.tags.filter((tag): tag is string => typeof tag === "string") : [],
+    created_at: isoTime(detail.created_at) ?? str(detail.created_at) ?? null,
+    updated_at: isoTime(detail.updated_at) ?? str(detail.updated_at) ?? null,
+  };
+}

@@ -8,7 +8,23 @@ import type { Config } from "../config";
 import type { Bindings } from "../env";
 import { D1Backend } from "../store/d1-backend";
 import { CloudBackend } from "./cloud-backend";
-import type { BackendResult, MemosAddData, MemosAddRequest, MemosSearchData, MemosSearchRequest } from "./types";
+import type {
+  BackendResult,
+  MemosAddData,
+  MemosAddRequest,
+  MemosDeleteData,
+  MemosDeleteRequest,
+  MemosFeedbackRequest,
+  MemosGetMemoryData,
+  MemosGetMemoryRequest,
+  MemosGetMessagesRequest,
+  MemosMemoryDetail,
+  MemosMessagesData,
+  MemosSearchData,
+  MemosSearchRequest,
+  MemosTaskStatus,
+  MemosUpdateRequest,
+} from "./types";
 
 export type BackendKind = "memos" | "local";
 
@@ -18,6 +34,16 @@ export interface MemoryBackend {
   readonly maxSearchLimit: number;
   add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>>;
   search(request: MemosSearchRequest): Promise<BackendResult<MemosSearchData>>;
+  /** A user's (or agent's) memories, newest first, paged, with `total`. */
+  getMemories(request: MemosGetMemoryRequest): Promise<BackendResult<MemosGetMemoryData>>;
+  /** One memory by id; `data: null` when there is none. */
+  getMemory(memoryId: string): Promise<BackendResult<MemosMemoryDetail | null>>;
+  deleteMemories(request: MemosDeleteRequest): Promise<BackendResult<MemosDeleteData>>;
+  updateMemory(request: MemosUpdateRequest): Promise<BackendResult<MemosDeleteData>>;
+  /** An add's (or feedback's) task; `data: null` when the id is unknown. */
+  taskStatus(taskId: string): Promise<BackendResult<MemosTaskStatus | null>>;
+  addFeedback(request: MemosFeedbackRequest): Promise<BackendResult<MemosAddData>>;
+  getMessages(request: MemosGetMessagesRequest): Promise<BackendResult<MemosMessagesData>>;
 }
 
 /** MemOS when a key is configured; otherwise the embedded D1 store. */

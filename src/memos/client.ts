@@ -52,7 +52,16 @@ export class MemosClient {
   }
 
   /** POST `{base}/{path}` and unwrap the envelope; throws MemosError on any failure. */
-  async post(path: string, body: unknown, options: CallOptions): Promise<MemosAnswer> {
+  post(path: string, body: unknown, options: CallOptions): Promise<MemosAnswer> {
+    return this.#call(path, JSON.stringify(body), options);
+  }
+
+  /** GET `{base}/{path}` (MemOS's one read by URL: `get/memory/{id}`). */
+  get(path: string, options: CallOptions): Promise<MemosAnswer> {
+    return this.#call(path, undefined, options);
+  }
+
+  async #call(path: string, body: string | undefined, options: CallOptions): Promise<MemosAnswer> {
     const deadline = Date.now() + options.timeoutMs;
     try {
       return await this.#attempt(path, body, options.timeoutMs);
@@ -64,18 +73,16 @@ export class MemosClient {
     }
   }
 
-  async #attempt(path: string, body: unknown, timeoutMs: number): Promise<MemosAnswer> {
+  async #attempt(path: string, body: string | undefined, timeoutMs: number): Promise<MemosAnswer> {
     let response: Response;
     let text: string;
     try {
+      const headers: Record<string, string> = { Authorization: `Token ${this.#apiKey}`, Accept: "application/json" };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
       response = await this.#fetch(`${this.#baseUrl}/${path}`, {
-        method: "POST",
-        headers: {
-          Authorization: `Token ${this.#apiKey}`,
-          "Content-Type": "application/json",
-          Accept: "application/json",
-        },
-        body: JSON.stringify(body),
+        method: body === undefined ? "GET" : "POST",
+        headers,
+        ...(body === undefined ? {} : { body }),
         signal: AbortSignal.timeout(timeoutMs),
       });
       text = await response.text();

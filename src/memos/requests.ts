@@ -3,8 +3,14 @@
  * backend takes. Pure: no I/O, no Hono.
  */
 import { throwInvalid } from "../http/input";
-import { DEFAULT_TOP_K, type AddRequest, type MessageInput, type SearchRequest } from "../http/schemas";
-import type { MemosAddRequest, MemosMessage, MemosSearchRequest } from "./types";
+import {
+  DEFAULT_TOP_K,
+  type AddRequest,
+  type ListRequest,
+  type MessageInput,
+  type SearchRequest,
+} from "../http/schemas";
+import type { MemosAddRequest, MemosGetMemoryRequest, MemosMessage, MemosSearchRequest } from "./types";
 
 export const DEFAULT_SOURCE = "memos-edge";
 
@@ -171,4 +177,20 @@ export function buildCompatAddRequest(
 /** The MemOS-compatible search: MemOS's own body, absent fields left out. */
 export function buildCompatSearchRequest(input: { query: string; [field: string]: unknown }): MemosSearchRequest {
   return { ...dropUndefined(input), query: input.query };
+}
+
+export const DEFAULT_PAGE_SIZE = 10;
+
+/** `/v1/list` → MemOS `get/memory`: the agent and tags become filter conditions. */
+export function buildListRequest(input: ListRequest): MemosGetMemoryRequest {
+  const conditions: Record<string, unknown>[] = [];
+  if (input.agent_id !== undefined) conditions.push({ agent_id: input.agent_id });
+  for (const tag of input.tags ?? []) conditions.push({ tags: { contains: tag } });
+  const filter = mergeFilter(undefined, conditions);
+  return {
+    user_id: input.user_id,
+    page: input.page ?? 1,
+    size: input.size ?? DEFAULT_PAGE_SIZE,
+    ...(filter === undefined ? {} : { filter }),
+  };
 }

@@ -86,3 +86,101 @@ export interface BackendResult<T> {
   message: string;
   data: T;
 }
+
+/** `get/memory`: a user's (or agent's) memories, paged. */
+export interface MemosGetMemoryRequest {
+  user_id?: string;
+  agent_id?: string;
+  page: number;
+  size: number;
+  filter?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+export const memosGetMemoryDataSchema = z
+  .looseObject({
+    ...memosSearchDataSchema.def.innerType.shape,
+    total: z.number().optional().catch(undefined),
+    size: z.number().optional().catch(undefined),
+    current: z.number().optional().catch(undefined),
+    pages: z.number().optional().catch(undefined),
+  })
+  .catch({});
+export type MemosGetMemoryData = z.infer<typeof memosGetMemoryDataSchema>;
+
+/** `GET get/memory/{id}`: MemOS's own names (`title`, `content`, `created_at`), unlike the lists'. */
+export const memosMemoryDetailSchema = z.looseObject({
+  id: z.string().optional().catch(undefined),
+  title: z.string().nullish().catch(undefined),
+  content: z.unknown(),
+  conversation_id: z.string().nullish().catch(undefined),
+  user_id: z.string().nullish().catch(undefined),
+  agent_id: z.string().nullish().catch(undefined),
+  status: z.string().nullish().catch(undefined),
+  created_at: z.unknown(),
+  updated_at: z.unknown(),
+  tags: z.array(z.string()).nullish().catch(undefined),
+});
+export type MemosMemoryDetail = z.infer<typeof memosMemoryDetailSchema>;
+
+/** `delete/memory`: exactly one of ids, user, agent (or a filter, MemOS only); `conversation_id` narrows a user's delete. */
+export interface MemosDeleteRequest {
+  memory_ids?: string[];
+  user_id?: string;
+  agent_id?: string;
+  conversation_id?: string;
+  filter?: Record<string, unknown>;
+  memory_type?: string;
+  [field: string]: unknown;
+}
+
+export const memosDeleteDataSchema = z
+  .looseObject({
+    success: z.boolean().optional().catch(undefined),
+    deleted: z.number().optional().catch(undefined),
+  })
+  .catch({});
+export type MemosDeleteData = z.infer<typeof memosDeleteDataSchema>;
+
+export const MEMORY_STATUSES = ["activated", "resolving", "archived", "deleted"] as const;
+
+export interface MemosUpdateRequest {
+  memory_id: string;
+  content?: string;
+  title?: string;
+  status?: (typeof MEMORY_STATUSES)[number];
+}
+
+export const memosTaskStatusSchema = z.looseObject({
+  task_id: z.string().optional().catch(undefined),
+  status: z.string().optional().catch(undefined),
+});
+export type MemosTaskStatus = z.infer<typeof memosTaskStatusSchema>;
+
+export interface MemosFeedbackRequest {
+  user_id: string;
+  conversation_id?: string;
+  feedback_content: string;
+  agent_id?: string;
+  app_id?: string;
+  feedback_time?: string;
+  [field: string]: unknown;
+}
+
+export interface MemosGetMessagesRequest {
+  user_id: string;
+  conversation_id: string;
+  message_limit_number: number;
+  [field: string]: unknown;
+}
+
+export const memosMessageDetailSchema = z.looseObject({
+  role: z.string().optional().catch(undefined),
+  content: z.unknown(),
+  create_time: z.unknown(),
+  update_time: z.unknown(),
+});
+export const memosMessagesDataSchema = z
+  .looseObject({ message_detail_list: z.array(memosMessageDetailSchema).optional().catch(undefined) })
+  .catch({});
+export type MemosMessagesData = z.infer<typeof memosMessagesDataSchema>;

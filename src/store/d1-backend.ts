@@ -8,11 +8,23 @@ import type {
   BackendResult,
   MemosAddData,
   MemosAddRequest,
+  MemosDeleteData,
+  MemosDeleteRequest,
+  MemosFeedbackRequest,
+  MemosGetMemoryData,
+  MemosGetMemoryRequest,
+  MemosGetMessagesRequest,
+  MemosMemoryDetail,
   MemosMessage,
+  MemosMessagesData,
   MemosSearchData,
   MemosSearchRequest,
+  MemosTaskStatus,
+  MemosUpdateRequest,
 } from "../memos/types";
-import { StoreError } from "./errors";
+import { StoreError, UnsupportedByStoreError } from "./errors";
+import * as manage from "./manage";
+import { recordTask } from "./manage";
 import { foldText, likePattern, planQuery, relevance, round, type QueryPlan } from "./fts-query";
 
 /** Same default as MemOS when `memory_limit_number` is absent. */
@@ -53,11 +65,12 @@ interface MemoryRow {
   content: string;
   tags: string;
   created_at: number;
+  title: string | null;
   rank: number;
 }
 
 /** Conditions the store can honour from MemOS's search fields and `filter`. */
-interface SearchScope {
+export interface SearchScope {
   agentIds: string[];
   appIds: string[];
   tags: string[];
@@ -83,6 +96,34 @@ export class D1Backend implements MemoryBackend {
     return guarded("search", () => this.#search(request));
   }
 
+  getMemories(request: MemosGetMemoryRequest): Promise<BackendResult<MemosGetMemoryData>> {
+    return guarded("list memories", () => manage.getMemories(this.#db, request));
+  }
+
+  getMemory(memoryId: string): Promise<BackendResult<MemosMemoryDetail | null>> {
+    return guarded("read the memory", () => manage.getMemory(this.#db, memoryId));
+  }
+
+  deleteMemories(request: MemosDeleteRequest): Promise<BackendResult<MemosDeleteData>> {
+    return guarded("delete", () => manage.deleteMemories(this.#db, request));
+  }
+
+  updateMemory(request: MemosUpdateRequest): Promise<BackendResult<MemosDeleteData>> {
+    return guarded("update the memory", () => manage.updateMemory(this.#db, request));
+  }
+
+  taskStatus(taskId: string): Promise<BackendResult<MemosTaskStatus | null>> {
+    return guarded("read the task", () => manage.taskStatus(this.#db, taskId));
+  }
+
+  addFeedback(request: MemosFeedbackRequest): Promise<BackendResult<MemosAddData>> {
+    return guarded("add feedback", () => manage.addFeedback(this.#db, request));
+  }
+
+  getMessages(request: MemosGetMessagesRequest): Promise<BackendResult<MemosMessagesData>> {
+    return guarded("read messages", () => manage.getMessages(this.#db, request));
+  }
+
   async #add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>> {
     // A group chat naming someone twice stores their copy once.
     const userIds = [...new Set(Array.isArray(request.user_id) ? request.user_id : [request.user_id ?? ""])];
@@ -91,31 +132,38 @@ export class D1Backend implements MemoryBackend {
     const conversationId = request.conversation_id ?? `conv-${crypto.randomUUID()}`;
     const tags = JSON.stringify(request.tags ?? []);
     const now = Date.now();
+    const taskId = crypto.randomUUID();
     const insert = this.#db.prepare(
-      `INSERT INTO memories (id, user_id, conversation_id, agent_id, app_id, role, content, tags, chat_time, created_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)`,
+      `INSERT INTO memories (id, user_id, conversation_id, agent_id, app_id, role, content, tags, chat_time, created_at,
+         title, task_id)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
     );
     const statements = userIds.flatMap((userId) =>
-      request.messages.map((message, index) =>
-        insert.bind(
+      request.messages.map((message, index) => {
+        const content = contentText(message);
+        return insert.bind(
           crypto.randomUUID(),
           userId,
           conversationId,
           request.agent_id ?? null,
           request.app_id ?? null,
           message.role,
-          contentText(message),
+          content,
           tags,
           message.chat_time ?? null,
           // Keeps the order of one add's messages when they share a millisecond.
           now + index,
-        ),
-      ),
+          titleOf(content),
+          taskId,
+        );
+      }),
     );
-    if (statements.length > 0) await this.#db.batch(statements);
+    // Adds complete at once here; the task row lets get/status say so (and not for unknown ids).
+    statements.push(recordTask(this.#db, taskId, userIds[0] ?? "", now));
+    await this.#db.batch(statements);
     return {
       message: "ok",
-      data: { success: true, task_id: crypto.randomUUID(), status: "completed", conversation_id: conversationId },
+      data: { success: true, task_id: taskId, status: "completed", conversation_id: conversationId },
     };
   }
 
@@ -129,7 +177,8 @@ export class D1Backend implements MemoryBackend {
     const plan = planQuery(request.query);
     const scope = scopeOf(request);
 
-    const where: string[] = ["m.user_id = ?"];
+    // Archived (or otherwise retired) memories are kept but not recalled.
+    const where: string[] = ["m.user_id = ?", "m.status = 'activated'"];
     const params: unknown[] = [request.user_id ?? ""];
     if (request.conversation_id) {
       where.push("m.conversation_id = ?");
@@ -149,7 +198,7 @@ export class D1Backend implements MemoryBackend {
       params.push(tag);
     }
 
-    const columns = "m.id, m.conversation_id, m.agent_id, m.app_id, m.role, m.content, m.tags, m.created_at";
+    const columns = "m.id, m.conversation_id, m.agent_id, m.app_id, m.role, m.content, m.tags, m.created_at, m.title";
     const candidates = limit * CANDIDATE_FACTOR;
     const allTerms = [...plan.terms, ...plan.shortTerms];
     const coverageOf = (content: string) => {
@@ -225,7 +274,7 @@ export class D1Backend implements MemoryBackend {
       .slice(0, limit)
       .map(({ row, relativity }) => ({
         id: row.id,
-        memory_key: titleOf(row.content),
+        memory_key: row.title ?? titleOf(row.content),
         memory_value: row.content,
         memory_type: LOCAL_MEMORY_TYPE,
         create_time: row.created_at,
@@ -251,10 +300,11 @@ export class D1Backend implements MemoryBackend {
 }
 
 /** D1 errors become one typed error; their text (SQL, values) stays in the cause, off the wire. */
-async function guarded<T>(operation: string, work: () => Promise<T>): Promise<T> {
+export async function guarded<T>(operation: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
+    if (error instanceof UnsupportedByStoreError) throw error;
     throw new StoreError(`The embedded memory store could not ${operation}.`, { cause: error });
   }
 }
@@ -278,7 +328,7 @@ export function titleOf(content: string): string {
   return title.length < content.trim().length ? `${title}…` : title;
 }
 
-function parseTags(value: string): string[] {
+export function parseTags(value: string): string[] {
   try {
     const parsed: unknown = JSON.parse(value);
     return Array.isArray(parsed) ? parsed.filter((tag): tag is string => typeof tag === "string") : [];
@@ -297,7 +347,7 @@ const MAX_SCOPE_VALUES = 10;
  * lists, are ignored rather than refused, so a caller switching backends keeps
  * working; the README says results may then be broader than MemOS's.
  */
-function scopeOf(request: MemosSearchRequest): SearchScope {
+export function scopeOf(request: { agent_id?: unknown; app_id?: unknown; filter?: unknown }): SearchScope {
   const agentIds = new Set<string>();
   const appIds = new Set<string>();
   const tags = new Set<string>();

@@ -1,0 +1,182 @@
+/**
+ * Memory management on the webhook surface (`/v1`, README "Memory management"):
+ * list, read, delete, forget a user, correct, task status, feedback and a
+ * conversation's messages. Each answer has a readable `text` for no-code tools.
+ * Mounted into the `/v1` sub-app, so it shares its auth and error shape.
+ */
+import { Hono, type Context } from "hono";
+import { forgetAdds } from "../dedupe/add-once";
+import type { AppEnv } from "../env";
+import { AppError } from "../http/errors";
+import { readInput, throwInvalid } from "../http/input";
+import {
+  MAX_PAGE_SIZE,
+  deleteRequestSchema,
+  feedbackRequestSchema,
+  forgetRequestSchema,
+  getRequestSchema,
+  listRequestSchema,
+  messagesRequestSchema,
+  statusRequestSchema,
+  updateRequestSchema,
+} from "../http/schemas";
+import { memoryEntries, shapeMemoryDetail, shapeSearch, type MemoryDetail } from "../memos/answers";
+import { buildListRequest, dropUndefined } from "../memos/requests";
+
+export const v1Memories = new Hono<AppEnv>();
+
+const DEFAULT_MESSAGES = 6;
+
+v1Memories.post("/v1/list", async (c) => {
+  const input = await readInput(c, listRequestSchema);
+  const request = buildListRequest(input);
+  const { data } = await c.var.backend.getMemories(request);
+  const memories = memoryEntries(data).map(({ memory }) => memory);
+  const total = data.total ?? memories.length;
+  const pages = data.pages ?? Math.ceil(total / request.size);
+  const heading = `${total} ${total === 1 ? "memory" : "memories"} for ${input.user_id}; page ${request.page} of ${Math.max(pages, 1)}.`;
+  return c.json({
+    ok: true,
+    memories,
+    count: memories.length,
+    total,
+    page: request.page,
+    size: request.size,
+    pages,
+    text: memories.length > 0 ? `${heading}\n\n${shapeSearch(data).text}` : heading,
+  });
+});
+
+v1Memories.post("/v1/get", async (c) => {
+  const input = await readInput(c, getRequestSchema);
+  const memory = await ownedMemory(c, input.memory_id, input.user_id);
+  return c.json({ ok: true, memory, text: `${memory.title ? `${memory.title}: ` : ""}${memory.content}` });
+});
+
+v1Memories.post("/v1/delete", async (c) => {
+  const input = await readInput(c, deleteRequestSchema);
+  const modes = [input.memory_ids, input.conversation_id, input.agent_id].filter((mode) => mode !== undefined);
+  if (modes.length !== 1) {
+    throwInvalid(
+      "Name exactly one of memory_ids, conversation_id (with user_id) or agent_id; use /v1/forget to delete everything of a user.",
+      "memory_ids",
+    );
+  }
+  if (input.conversation_id !== undefined && input.user_id === undefined) {
+    throwInvalid("user_id is required to delete a conversation", "user_id");
+  }
+  await forgetAdds(c);
+  const { data } = await c.var.backend.deleteMemories(
+    input.agent_id !== undefined ? { agent_id: input.agent_id } : dropUndefined(input),
+  );
+  const deleted = data.deleted ?? null;
+  const what = input.memory_ids
+    ? `memory ids`
+    : input.conversation_id
+      ? `conversation ${input.conversation_id} of ${input.user_id}`
+      : `agent ${input.agent_id}`;
+  return c.json({
+    ok: true,
+    deleted,
+    text: deleted === null ? `Deleted the memories of ${what}.` : `Deleted ${deleted} ${plural(deleted)} (${what}).`,
+  });
+});
+
+v1Memories.post("/v1/forget", async (c) => {
+  const input = await readInput(c, forgetRequestSchema);
+  const { backend } = c.var;
+  if (input.dry_run === true) {
+    const { data } = await backend.getMemories({ user_id: input.user_id, page: 1, size: 1 });
+    const count = data.total ?? 0;
+    return c.json({
+      ok: true,
+      dry_run: true,
+      would_delete: count,
+      text: `Dry run: ${count} ${plural(count)} of ${input.user_id} would be deleted. Nothing was deleted.`,
+    });
+  }
+  await forgetAdds(c);
+  const { data } = await backend.deleteMemories({ user_id: input.user_id });
+  const deleted = data.deleted ?? null;
+  return c.json({
+    ok: true,
+    dry_run: false,
+    deleted,
+    text: `Forgot everything about ${input.user_id}${deleted === null ? "" : ` (${deleted} ${plural(deleted)})`}.`,
+  });
+});
+
+v1Memories.post("/v1/update", async (c) => {
+  const { memory_id, user_id, content, title, status } = await readInput(c, updateRequestSchema);
+  if (content === undefined && title === undefined && status === undefined) {
+    throwInvalid("content, title or status is required", "content");
+  }
+  if (user_id !== undefined) await ownedMemory(c, memory_id, user_id);
+  const { data } = await c.var.backend.updateMemory({
+    memory_id,
+    ...(content === undefined ? {} : { content }),
+    ...(title === undefined ? {} : { title }),
+    ...(status === undefined ? {} : { status }),
+  });
+  if (data.success === false) throw notFound(memory_id);
+  return c.json({ ok: true, memory_id, text: `Updated memory ${memory_id}.` });
+});
+
+v1Memories.post("/v1/status", async (c) => {
+  const { task_id } = await readInput(c, statusRequestSchema);
+  const { data } = await c.var.backend.taskStatus(task_id);
+  if (data === null) throw new AppError("not_found", `No task ${task_id} is known.`, { field: "task_id" });
+  const status = data.status ?? "unknown";
+  return c.json({ ok: true, task_id, status, text: `Task ${task_id} is ${status}.` });
+});
+
+v1Memories.post("/v1/feedback", async (c) => {
+  const { feedback, ...rest } = await readInput(c, feedbackRequestSchema);
+  const { data } = await c.var.backend.addFeedback({
+    ...dropUndefined(rest),
+    user_id: rest.user_id,
+    feedback_content: feedback,
+  });
+  return c.json({
+    ok: true,
+    task_id: data.task_id ?? null,
+    status: data.status ?? null,
+    text: `Feedback for ${rest.user_id} recorded.`,
+  });
+});
+
+v1Memories.post("/v1/messages", async (c) => {
+  const { user_id, conversation_id, limit } = await readInput(c, messagesRequestSchema);
+  const { data } = await c.var.backend.getMessages({
+    user_id,
+    conversation_id,
+    message_limit_number: Math.min(limit ?? DEFAULT_MESSAGES, MAX_PAGE_SIZE),
+  });
+  const messages = (data.message_detail_list ?? []).map((message) => ({
+    role: message.role ?? null,
+    content: typeof message.content === "string" ? message.content : (JSON.stringify(message.content) ?? ""),
+    created_at: typeof message.create_time === "string" ? message.create_time : null,
+  }));
+  return c.json({
+    ok: true,
+    messages,
+    count: messages.length,
+    text: messages.map((message) => `${message.role ?? "?"}: ${message.content}`).join("\n"),
+  });
+});
+
+/** The memory, or 404 when it does not exist or belongs to another user than the one named. */
+async function ownedMemory(c: Context<AppEnv>, memoryId: string, userId: string | undefined): Promise<MemoryDetail> {
+  const { data } = await c.var.backend.getMemory(memoryId);
+  const memory = data === null ? null : shapeMemoryDetail(data);
+  if (memory === null || (userId !== undefined && memory.user_id !== userId)) throw notFound(memoryId);
+  return memory;
+}
+
+function notFound(memoryId: string): AppError {
+  return new AppError("not_found", `No memory ${memoryId} was found.`, { field: "memory_id" });
+}
+
+function plural(count: number): string {
+  return count === 1 ? "memory" : "memories";
+}
