@@ -373,7 +373,7 @@ describe("GET /openapi.json (Dify custom tool)", () => {
     expect(doc.servers).toEqual([{ url: ORIGIN }]);
     expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: "http", scheme: "bearer" });
     const operations = Object.values(doc.paths).map((path) => path.post.operationId);
-    expect(operations.sort()).toEqual(["add_memory", "search_memory"]);
+    expect(operations.sort()).toEqual(["add_memory", "delete_memory", "forget_user", "list_memories", "search_memory"]);
 
     for (const path of Object.values(doc.paths)) {
       const schema = path.post.requestBody.content["application/json"]?.schema;

@@ -7,7 +7,14 @@ import { Hono } from "hono";
 import * as z from "zod";
 import type { AppEnv } from "../env";
 import { allowedMethods } from "../http/middleware";
-import { MAX_FREE_TEXT, addRequestSchema, searchRequestSchema } from "../http/schemas";
+import {
+  MAX_FREE_TEXT,
+  addRequestSchema,
+  deleteRequestSchema,
+  forgetRequestSchema,
+  listRequestSchema,
+  searchRequestSchema,
+} from "../http/schemas";
 import { VERSION } from "../version";
 
 export const openapi = new Hono<AppEnv>();
@@ -111,6 +118,24 @@ export function openApiDocument(origin: string) {
         "Recall the user's memories relevant to a query",
         "Call before answering. The answer's text field is ready to put in a prompt: facts and preferences, one per line.",
         searchToolSchema,
+      ),
+      "/v1/list": operation(
+        "list_memories",
+        "List what is stored about the user",
+        "Call when the user asks what you remember about them. Newest first, paged; the text field lists them with their ids.",
+        listRequestSchema.pick({ user_id: true, page: true, size: true }),
+      ),
+      "/v1/delete": operation(
+        "delete_memory",
+        "Delete specific memories of the user",
+        "Call when the user asks to forget particular things: pass the ids from list_memories together with the user_id (another user's ids are never touched), or a conversation_id with the user_id.",
+        deleteRequestSchema.pick({ memory_ids: true, user_id: true, conversation_id: true }),
+      ),
+      "/v1/forget": operation(
+        "forget_user",
+        "Forget everything about the user",
+        "Deletes the user's whole memory. Only when the user clearly asks to be forgotten; call first with dry_run true to learn how many memories would go, and confirm with the user.",
+        forgetRequestSchema,
       ),
     },
   };
