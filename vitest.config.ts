@@ -1,9 +1,21 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/** wrangler.toml's [alias] stubs (src/mcp/stubs/); root-relative ids resolve against the project folder. */
+const stub = (file: string) => `/src/mcp/stubs/${file}`;
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
+    // The pool ignores wrangler.toml's [alias]: repeated here, so tests run what deploys.
+    resolve: {
+      alias: [
+        { find: /^ajv$/, replacement: stub("ajv.ts") },
+        { find: /^ajv-formats$/, replacement: stub("ajv-formats.ts") },
+        { find: /^zod-to-json-schema$/, replacement: stub("zod-to-json-schema.ts") },
+        { find: /^zod\/v3$/, replacement: stub("zod-v3.ts") },
+      ],
+    },
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },

@@ -29,21 +29,48 @@ function ownerOf(input) {
   return path[0].startsWith("@") ? `${path[0]}/${path[1]}` : path[0];
 }
 
-/** Upload size as wrangler reports it, and the five largest contributors (so a blown budget says where to look). */
+/**
+ * What only the MCP server (/mcp) brings: the SDK, its JSON Schema validator,
+ * src/mcp/ and its sub-app. zod and hono are shared with every other route.
+ */
+const MCP_PARTS = [
+  "node_modules/@modelcontextprotocol/sdk/",
+  "node_modules/@cfworker/json-schema/",
+  "src/mcp/",
+  "src/handlers/mcp.ts",
+];
+
+/**
+ * Upload size as wrangler reports it, the five largest contributors (so a
+ * blown budget says where to look), and the MCP server's share: one build
+ * with /mcp, its bytes counted from esbuild's metafile.
+ */
 export function bundleSize(built) {
   const sizes = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/.exec(built.output);
   if (!sizes) throw new Error(`no "Total Upload" line in wrangler's output:\n${built.output}`);
   const owners = new Map();
+  let mcpBytes = 0;
+  let totalBytes = 0;
   for (const out of Object.values(JSON.parse(readFileSync(built.metafile, "utf8")).outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(out.inputs)) {
       owners.set(ownerOf(input), (owners.get(ownerOf(input)) ?? 0) + bytesInOutput);
+      totalBytes += bytesInOutput;
+      if (MCP_PARTS.some((part) => input.includes(part))) mcpBytes += bytesInOutput;
     }
   }
   const largest = [...owners]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 5)
     .map(([name, bytes]) => ({ name, kib: bytes / 1024 }));
-  return { rawKiB: Number(sizes[1]), gzipKiB: Number(sizes[2]), largest };
+  const gzipKiB = Number(sizes[2]);
+  const share = totalBytes > 0 ? mcpBytes / totalBytes : 0;
+  return {
+    rawKiB: Number(sizes[1]),
+    gzipKiB,
+    largest,
+    // gzip does not split by module: the share of raw bytes, applied to the gzip size, is an estimate.
+    mcp: { rawKiB: mcpBytes / 1024, share, gzipKiBEstimate: gzipKiB * share },
+  };
 }
 
 /**

@@ -208,7 +208,12 @@ export function renderReport({ machine: m, settings, targets, cloud, embedded, b
     "## Bundle",
     "",
     `${bundle.rawKiB.toFixed(2)} KiB raw, **${bundle.gzipKiB.toFixed(2)} KiB gzip** (budget ${targets.bundleGzipKiB} KiB). ` +
-      `Largest parts (raw, before minification): ${bundle.largest.map((p) => `${p.name} ${p.kib.toFixed(1)} KiB`).join(", ")}.`,
+      `Largest parts (raw bytes in the bundle): ${bundle.largest.map((p) => `${p.name} ${p.kib.toFixed(1)} KiB`).join(", ")}.`,
+    "",
+    `With and without the MCP server (/mcp: the MCP SDK, @cfworker/json-schema, src/mcp/): it is ` +
+      `${bundle.mcp.rawKiB.toFixed(1)} KiB raw (${(bundle.mcp.share * 100).toFixed(0)} %) of the bundle, so about ` +
+      `${bundle.mcp.gzipKiBEstimate.toFixed(1)} KiB gzip; without it the bundle would be about ` +
+      `${(bundle.gzipKiB - bundle.mcp.gzipKiBEstimate).toFixed(1)} KiB gzip (estimates: gzip is shared across modules).`,
   );
   return `${sections.join("\n")}\n`;
 }

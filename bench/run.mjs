@@ -87,7 +87,9 @@ async function main() {
   const edge = await build("memos-edge", join(ROOT, "wrangler.toml"));
   const baseline = await build("baseline", join(ROOT, "bench", "baseline", "wrangler.toml"));
   const bundle = bundleSize(edge.built);
-  log(`  memos-edge: ${bundle.rawKiB} KiB raw, ${bundle.gzipKiB} KiB gzip`);
+  log(
+    `  memos-edge: ${bundle.rawKiB} KiB raw, ${bundle.gzipKiB} KiB gzip; the MCP server ${bundle.mcp.rawKiB.toFixed(1)} KiB raw of it (about ${bundle.mcp.gzipKiBEstimate.toFixed(1)} KiB gzip)`,
+  );
 
   log("against the fake MemOS (direct, baseline, memos-edge)…");
   const cloud = await cloudComparison(edge.config, baseline.config);

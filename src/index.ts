@@ -9,6 +9,7 @@ import type { AppEnv } from "./env";
 import { difyExtension } from "./handlers/dify-extension";
 import { difyKnowledge } from "./handlers/dify-knowledge";
 import { health } from "./handlers/health";
+import { mcp } from "./handlers/mcp";
 import { MEMOS_PREFIX, memosCompat, memosErrorResponse } from "./handlers/memos-compat";
 import { openapi } from "./handlers/openapi";
 import { v1 } from "./handlers/v1";
@@ -35,6 +36,7 @@ app.route("/", v1); //            POST /v1/add, POST /v1/search
 app.route("/", difyExtension); // POST /dify/extension (API extension); before difyKnowledge, which takes /dify/*
 app.route("/", difyKnowledge); // POST /dify/retrieval (External Knowledge)
 app.route("/", memosCompat); //   POST /api/openmem/v1/add/message, POST /api/openmem/v1/search/memory (MemOS drop-in)
+app.route("/", mcp); //           POST /mcp (remote MCP server); /.well-known/oauth-* stay 404 on purpose (handlers/mcp.ts)
 
 /** A path no route knows still gets the dialect its prefix promises. */
 app.notFound((c) => {

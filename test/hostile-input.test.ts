@@ -21,6 +21,7 @@ const ROUTES = [
   "/api/openmem/v1/add/message",
   "/api/openmem/v1/search/memory",
   "/api/openmem/v1/delete/memory",
+  "/mcp",
   "/v1/../admin",
   "/%2e%2e/secret",
 ];
@@ -184,6 +185,8 @@ function expectErrorShape(path: string, status: number, parsed: unknown) {
   if (path.startsWith("/api/openmem/")) {
     expect(parsed).toMatchObject({ code: expect.any(Number), message: expect.any(String), data: null });
     expect((parsed as { code: number }).code).not.toBe(0);
+  } else if (path === "/mcp") {
+    expect(parsed).toMatchObject({ jsonrpc: "2.0", error: { code: expect.any(Number), message: expect.any(String) } });
   } else if (path === "/dify/retrieval" || path === "/dify//retrieval") {
     expect(parsed).toMatchObject({ error_code: expect.any(Number), error_msg: expect.any(String) });
   } else {

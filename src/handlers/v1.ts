@@ -6,7 +6,7 @@ import { errorResponse, noteError } from "../http/errors";
 import { readInput } from "../http/input";
 import { allowedMethods, requireCaller } from "../http/middleware";
 import { addRequestSchema, searchRequestSchema } from "../http/schemas";
-import { shapeSearch } from "../memos/answers";
+import { shapeAdd, shapeSearch } from "../memos/answers";
 import { buildAddRequest, buildSearchRequest } from "../memos/requests";
 import { v1Memories } from "./v1-memories";
 
@@ -20,26 +20,7 @@ v1.post("/v1/add", async (c) => {
   const input = await readInput(c, addRequestSchema);
   const { request, idempotencyKey } = buildAddRequest(input, c.var.config);
   const outcome = await addOnce(c, request, idempotencyKey);
-
-  const { data } = outcome.result;
-  const userIds = Array.isArray(request.user_id) ? request.user_id : [request.user_id];
-  const conversationId =
-    request.conversation_id ?? (typeof data.conversation_id === "string" ? data.conversation_id : null);
-  const count = request.messages.length;
-  const noun = count === 1 ? "message" : "messages";
-  const where = conversationId ? ` (conversation ${conversationId})` : "";
-  return c.json({
-    ok: true,
-    deduplicated: outcome.replayed,
-    user_id: request.user_id,
-    conversation_id: conversationId,
-    message_count: count,
-    task_id: data.task_id ?? null,
-    status: data.status ?? null,
-    text: outcome.replayed
-      ? `Already added: ${count} ${noun} for ${userIds.join(", ")}${where}; this repeat was not sent again.`
-      : `Added ${count} ${noun} to memory for ${userIds.join(", ")}${where}.`,
-  });
+  return c.json({ ok: true, ...shapeAdd(request, outcome.result, outcome.replayed) });
 });
 
 v1.post("/v1/search", async (c) => {

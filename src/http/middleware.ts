@@ -80,7 +80,16 @@ export const corsFromConfig = createMiddleware<AppEnv>(async function corsFromCo
   const handler = cors({
     origin: (origin) => (origins.includes(origin) ? origin : null),
     allowMethods: ["GET", "POST", "OPTIONS"],
-    allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "Idempotency-Key", "X-Request-Id"],
+    allowHeaders: [
+      "Authorization",
+      "Content-Type",
+      "X-API-Key",
+      "Idempotency-Key",
+      "X-Request-Id",
+      // Browser MCP clients (/mcp)
+      "Mcp-Protocol-Version",
+      "X-Memos-User-Id",
+    ],
     exposeHeaders: ["X-Request-Id", "Idempotent-Replayed", "Retry-After"],
     maxAge: 600,
   });

@@ -2,7 +2,15 @@
  * Shapes MemOS search data (from either backend) into what no-code callers
  * want: a flat `memories` list and a ready-to-prompt `text`.
  */
-import { DETAIL_LISTS, type DetailListName, type MemoryKind, type MemosSearchData } from "./types";
+import {
+  DETAIL_LISTS,
+  type BackendResult,
+  type DetailListName,
+  type MemoryKind,
+  type MemosAddData,
+  type MemosAddRequest,
+  type MemosSearchData,
+} from "./types";
 
 export interface Memory {
   id: string | null;
@@ -151,5 +159,38 @@ export function shapeMemoryDetail(detail: Record<string, unknown>): MemoryDetail
     tags: Array.isArray(detail.tags) ? detail.tags.filter((tag): tag is string => typeof tag === "string") : [],
     created_at: isoTime(detail.created_at) ?? str(detail.created_at) ?? null,
     updated_at: isoTime(detail.updated_at) ?? str(detail.updated_at) ?? null,
+  };
+}
+
+export interface ShapedAdd {
+  deduplicated: boolean;
+  user_id: string | string[] | undefined;
+  conversation_id: string | null;
+  message_count: number;
+  task_id: string | null;
+  status: string | null;
+  /** One sentence a model or a Dify node can show as is. */
+  text: string;
+}
+
+/** The answer to an add (made now, or replayed by dedupe) on every surface that speaks memos-edge's own shape. */
+export function shapeAdd(request: MemosAddRequest, result: BackendResult<MemosAddData>, replayed: boolean): ShapedAdd {
+  const { data } = result;
+  const userIds = Array.isArray(request.user_id) ? request.user_id : [request.user_id];
+  const conversationId =
+    request.conversation_id ?? (typeof data.conversation_id === "string" ? data.conversation_id : null);
+  const count = request.messages.length;
+  const noun = count === 1 ? "message" : "messages";
+  const where = conversationId ? ` (conversation ${conversationId})` : "";
+  return {
+    deduplicated: replayed,
+    user_id: request.user_id,
+    conversation_id: conversationId,
+    message_count: count,
+    task_id: data.task_id ?? null,
+    status: data.status ?? null,
+    text: replayed
+      ? `Already added: ${count} ${noun} for ${userIds.join(", ")}${where}; this repeat was not sent again.`
+      : `Added ${count} ${noun} to memory for ${userIds.join(", ")}${where}.`,
   };
 }
