@@ -6,7 +6,6 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/cfworker";
 import { describe, expect, it, vi } from "vitest";
 import {
@@ -18,54 +17,12 @@ import {
   TOKEN,
   addAccepted,
   call,
-  type EnvOverrides,
   json,
   memosOk,
   mockMemos,
   searchData,
 } from "./helpers";
-
-/** A `fetch` for the SDK client that reaches the Worker (with the given backend) without leaving the isolate. */
-function workerFetch(overrides: EnvOverrides, seen: string[] = []) {
-  return async (url: string | URL, init?: RequestInit): Promise<Response> => {
-    const target = new URL(url);
-    const response = await call(`${target.pathname}${target.search}`, init, overrides);
-    seen.push(`${init?.method ?? "GET"} ${target.pathname} ${response.status}`);
-    return response;
-  };
-}
-
-interface Connection {
-  /** Query string of the MCP URL, e.g. `?user_id=alice`. */
-  query?: string;
-  headers?: Record<string, string>;
-  overrides?: EnvOverrides;
-  seen?: string[];
-}
-
-async function connect({ query = "", headers = {}, overrides = CLOUD, seen }: Connection = {}): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL(`${ORIGIN}/mcp${query}`), {
-    fetch: workerFetch(overrides, seen),
-    requestInit: { headers: { Authorization: `Bearer ${TOKEN}`, ...headers } },
-  });
-  // The client checks structured content against the tools' output schemas; its default
-  // validator (ajv) is stubbed out of this Worker, as it cannot run in workerd.
-  const client = new Client(
-    { name: "memos-edge-test", version: "1.0.0" },
-    { jsonSchemaValidator: new CfWorkerJsonSchemaValidator() },
-  );
-  await client.connect(transport);
-  return client;
-}
-
-async function callTool(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args })) as CallToolResult;
-}
-
-function textOf(result: CallToolResult): string {
-  const [first] = result.content;
-  return first?.type === "text" ? first.text : "";
-}
+import { callTool, connect, textOf, workerFetch } from "./mcp-client";
 
 /** A raw JSON-RPC POST as a spec-following client sends it. */
 function rpc(body: unknown, headers: Record<string, string> = {}, path = "/mcp") {
@@ -102,7 +59,13 @@ describe("MCP over the SDK client: tools", () => {
     expect(client.getServerVersion()).toMatchObject({ name: "memos-edge" });
     expect(client.getInstructions()).toContain("Long-term memory");
     const { tools } = await client.listTools();
-    expect(tools.map((tool) => tool.name)).toEqual(["add_memory", "search_memory"]);
+    expect(tools.map((tool) => tool.name)).toEqual([
+      "add_memory",
+      "search_memory",
+      "list_memories",
+      "delete_memory",
+      "forget_user",
+    ]);
 
     const [add, search] = tools;
     expect(add?.annotations).toEqual({
@@ -362,7 +325,15 @@ describe("MCP: protocol and transport", () => {
     const listed = await rpc({ jsonrpc: "2.0", id: 2, method: "tools/list" }, { "Mcp-Protocol-Version": version });
     expect(listed.status).toBe(200);
     expect(await json(listed)).toMatchObject({
-      result: { tools: [{ name: "add_memory" }, { name: "search_memory" }] },
+      result: {
+        tools: [
+          { name: "add_memory" },
+          { name: "search_memory" },
+          { name: "list_memories" },
+          { name: "delete_memory" },
+          { name: "forget_user" },
+        ],
+      },
     });
   });
 

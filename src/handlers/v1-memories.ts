@@ -4,8 +4,7 @@
  * conversation's messages. Each answer has a readable `text` for no-code tools.
  * Mounted into the `/v1` sub-app, so it shares its auth and error shape.
  */
-import { Hono, type Context } from "hono";
-import { forgetAdds } from "../dedupe/add-once";
+import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { AppError } from "../http/errors";
 import { readInput, throwInvalid } from "../http/input";
@@ -20,8 +19,8 @@ import {
   statusRequestSchema,
   updateRequestSchema,
 } from "../http/schemas";
-import { memoryEntries, shapeMemoryDetail, shapeSearch, type MemoryDetail } from "../memos/answers";
-import { buildListRequest, dropUndefined } from "../memos/requests";
+import { deleteMemories, forgetUser, listMemories, memoryNotFound, ownedMemory } from "../manage/operations";
+import { dropUndefined } from "../memos/requests";
 
 export const v1Memories = new Hono<AppEnv>();
 
@@ -29,22 +28,7 @@ const DEFAULT_MESSAGES = 6;
 
 v1Memories.post("/v1/list", async (c) => {
   const input = await readInput(c, listRequestSchema);
-  const request = buildListRequest(input);
-  const { data } = await c.var.backend.getMemories(request);
-  const memories = memoryEntries(data).map(({ memory }) => memory);
-  const total = data.total ?? memories.length;
-  const pages = data.pages ?? Math.ceil(total / request.size);
-  const heading = `${total} ${total === 1 ? "memory" : "memories"} for ${input.user_id}; page ${request.page} of ${Math.max(pages, 1)}.`;
-  return c.json({
-    ok: true,
-    memories,
-    count: memories.length,
-    total,
-    page: request.page,
-    size: request.size,
-    pages,
-    text: memories.length > 0 ? `${heading}\n\n${shapeSearch(data).text}` : heading,
-  });
+  return c.json({ ok: true, ...(await listMemories(c, input)) });
 });
 
 v1Memories.post("/v1/get", async (c) => {
@@ -65,45 +49,12 @@ v1Memories.post("/v1/delete", async (c) => {
   if (input.conversation_id !== undefined && input.user_id === undefined) {
     throwInvalid("user_id is required to delete a conversation", "user_id");
   }
-  await forgetAdds(c);
-  const { data } = await c.var.backend.deleteMemories(
-    input.agent_id !== undefined ? { agent_id: input.agent_id } : dropUndefined(input),
-  );
-  const deleted = data.deleted ?? null;
-  const what = input.memory_ids
-    ? `memory ids`
-    : input.conversation_id
-      ? `conversation ${input.conversation_id} of ${input.user_id}`
-      : `agent ${input.agent_id}`;
-  return c.json({
-    ok: true,
-    deleted,
-    text: deleted === null ? `Deleted the memories of ${what}.` : `Deleted ${deleted} ${plural(deleted)} (${what}).`,
-  });
+  return c.json({ ok: true, ...(await deleteMemories(c, input)) });
 });
 
 v1Memories.post("/v1/forget", async (c) => {
   const input = await readInput(c, forgetRequestSchema);
-  const { backend } = c.var;
-  if (input.dry_run === true) {
-    const { data } = await backend.getMemories({ user_id: input.user_id, page: 1, size: 1 });
-    const count = data.total ?? 0;
-    return c.json({
-      ok: true,
-      dry_run: true,
-      would_delete: count,
-      text: `Dry run: ${count} ${plural(count)} of ${input.user_id} would be deleted. Nothing was deleted.`,
-    });
-  }
-  await forgetAdds(c);
-  const { data } = await backend.deleteMemories({ user_id: input.user_id });
-  const deleted = data.deleted ?? null;
-  return c.json({
-    ok: true,
-    dry_run: false,
-    deleted,
-    text: `Forgot everything about ${input.user_id}${deleted === null ? "" : ` (${deleted} ${plural(deleted)})`}.`,
-  });
+  return c.json({ ok: true, ...(await forgetUser(c, input.user_id, input.dry_run === true)) });
 });
 
 v1Memories.post("/v1/update", async (c) => {
@@ -118,7 +69,7 @@ v1Memories.post("/v1/update", async (c) => {
     ...(title === undefined ? {} : { title }),
     ...(status === undefined ? {} : { status }),
   });
-  if (data.success === false) throw notFound(memory_id);
+  if (data.success === false) throw memoryNotFound(memory_id);
   return c.json({ ok: true, memory_id, text: `Updated memory ${memory_id}.` });
 });
 
@@ -164,19 +115,3 @@ v1Memories.post("/v1/messages", async (c) => {
     text: messages.map((message) => `${message.role ?? "?"}: ${message.content}`).join("\n"),
   });
 });
-
-/** The memory, or 404 when it does not exist or belongs to another user than the one named. */
-async function ownedMemory(c: Context<AppEnv>, memoryId: string, userId: string | undefined): Promise<MemoryDetail> {
-  const { data } = await c.var.backend.getMemory(memoryId);
-  const memory = data === null ? null : shapeMemoryDetail(data);
-  if (memory === null || (userId !== undefined && memory.user_id !== userId)) throw notFound(memoryId);
-  return memory;
-}
-
-function notFound(memoryId: string): AppError {
-  return new AppError("not_found", `No memory ${memoryId} was found.`, { field: "memory_id" });
-}
-
-function plural(count: number): string {
-  return count === 1 ? "memory" : "memories";
-}

@@ -8,15 +8,22 @@ import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validatio
 import { VERSION } from "../version";
 import type { ToolScope } from "./context";
 import { registerAddMemory } from "./tools/add-memory";
+import { registerDeleteMemory } from "./tools/delete-memory";
+import { registerForgetUser } from "./tools/forget-user";
+import { registerListMemories } from "./tools/list-memories";
 import { registerSearchMemory } from "./tools/search-memory";
 
 /**
- * Every tool, in the order clients list them. Memory management (issue 16)
- * adds `list_memories`, `delete_memory` and `forget_user` (with a dry run)
- * here, one file each in ./tools/, once it has landed: the two that remove
- * memories must carry `destructiveHint: true` so clients ask before calling.
+ * Every tool, in the order clients list them. The two that remove memories
+ * carry `destructiveHint: true`, so clients ask before calling them.
  */
-const TOOLS: ((server: McpServer, scope: ToolScope) => void)[] = [registerAddMemory, registerSearchMemory];
+const TOOLS: ((server: McpServer, scope: ToolScope) => void)[] = [
+  registerAddMemory,
+  registerSearchMemory,
+  registerListMemories,
+  registerDeleteMemory,
+  registerForgetUser,
+];
 
 const INSTRUCTIONS =
   "Long-term memory for the user. Search it before answering when earlier conversations may matter; add to it when the user shares something worth remembering.";

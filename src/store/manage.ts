@@ -162,11 +162,12 @@ export async function deleteMemories(
     const owner = typeof request.user_id === "string" ? " AND user_id = ?" : "";
     const statements = chunks(request.memory_ids, MAX_IDS_PER_STATEMENT).map((ids) =>
       db
-        .prepare(`DELETE FROM memories WHERE id IN (${ids.map(() => "?").join(", ")})${owner}`)
+        .prepare(`DELETE FROM memories WHERE id IN (${ids.map(() => "?").join(", ")})${owner} RETURNING id`)
         .bind(...ids, ...(owner ? [request.user_id] : [])),
     );
     const results = statements.length > 0 ? await db.batch(statements) : [];
-    return deleted(results.reduce((sum, result) => sum + (result.meta.changes ?? 0), 0));
+    // Rows, not `meta.changes`, which counts the FTS index's own writes too.
+    return deleted(results.reduce((sum, result) => sum + result.results.length, 0));
   }
   if (request.filter !== undefined && request.user_id === undefined && request.agent_id === undefined) {
     throw new UnsupportedByStoreError(
@@ -177,10 +178,10 @@ export async function deleteMemories(
   const { where, params } = ownerConditions(request);
   if (where.length === 0) throw new UnsupportedByStoreError("memory_ids, user_id or agent_id is required", "user_id");
   const result = await db
-    .prepare(`DELETE FROM memories WHERE ${where.join(" AND ")}`)
+    .prepare(`DELETE FROM memories WHERE ${where.join(" AND ")} RETURNING id`)
     .bind(...params)
-    .run();
-  return deleted(result.meta.changes ?? 0);
+    .all();
+  return deleted(result.results.length);
 }
 
 function deleted(count: number): BackendResult<MemosDeleteData> {
@@ -194,11 +195,11 @@ export async function updateMemory(
   const result = await db
     .prepare(
       `UPDATE memories SET content = COALESCE(?, content), title = COALESCE(?, title), status = COALESCE(?, status),
-         updated_at = ? WHERE id = ?`,
+         updated_at = ? WHERE id = ? RETURNING id`,
     )
     .bind(request.content ?? null, request.title ?? null, request.status ?? null, Date.now(), request.memory_id)
-    .run();
-  const found = (result.meta.changes ?? 0) > 0;
+    .all();
+  const found = result.results.length > 0;
   return { message: found ? "ok" : "not found", data: { success: found } };
 }
 
