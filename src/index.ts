@@ -11,6 +11,7 @@ import { difyKnowledge } from "./handlers/dify-knowledge";
 import { health } from "./handlers/health";
 import { MEMOS_PREFIX, memosCompat, memosErrorResponse } from "./handlers/memos-compat";
 import { openapi } from "./handlers/openapi";
+import { setup } from "./handlers/setup";
 import { v1 } from "./handlers/v1";
 import { AppError, errorResponse, noteError } from "./http/errors";
 import { corsFromConfig, requestContext, requestIds } from "./http/middleware";
@@ -29,6 +30,7 @@ const app = new Hono<AppEnv>({ getPath: normalizedPath });
 
 app.use("*", requestIds, requestContext, corsFromConfig);
 
+app.route("/", setup); //         GET  / (setup page), GET /setup/dify-chatflow.yml
 app.route("/", health); //        GET  /health
 app.route("/", openapi); //       GET  /openapi.json (Dify custom tool)
 app.route("/", v1); //            POST /v1/add, POST /v1/search

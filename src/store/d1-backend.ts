@@ -14,6 +14,7 @@ import type {
 } from "../memos/types";
 import { StoreError } from "./errors";
 import { foldText, likePattern, planQuery, relevance, round, type QueryPlan } from "./fts-query";
+import { ensureSchema } from "./schema";
 
 /** Same default as MemOS when `memory_limit_number` is absent. */
 const DEFAULT_LIMIT = 9;
@@ -76,11 +77,11 @@ export class D1Backend implements MemoryBackend {
   }
 
   add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>> {
-    return guarded("add", () => this.#add(request));
+    return guarded(this.#db, "add", () => this.#add(request));
   }
 
   search(request: MemosSearchRequest): Promise<BackendResult<MemosSearchData>> {
-    return guarded("search", () => this.#search(request));
+    return guarded(this.#db, "search", () => this.#search(request));
   }
 
   async #add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>> {
@@ -250,9 +251,14 @@ export class D1Backend implements MemoryBackend {
   }
 }
 
-/** D1 errors become one typed error; their text (SQL, values) stays in the cause, off the wire. */
-async function guarded<T>(operation: string, work: () => Promise<T>): Promise<T> {
+/**
+ * Every store call first makes sure the schema is there (once per isolate, see
+ * schema.ts). D1 errors become one typed error; their text (SQL, values) stays
+ * in the cause, off the wire.
+ */
+async function guarded<T>(db: D1Database, operation: string, work: () => Promise<T>): Promise<T> {
   try {
+    await ensureSchema(db);
     return await work();
   } catch (error) {
     throw new StoreError(`The embedded memory store could not ${operation}.`, { cause: error });
