@@ -25,6 +25,9 @@ export default defineConfig(async () => {
             AUTH_TOKENS: "test-token,second-token",
             TEST_MIGRATIONS: migrations,
           },
+          // Empty databases for test/schema.test.ts, which shows the Worker bringing its schema up itself
+          // (test/setup.ts migrates MEMORY_DB before every file).
+          d1Databases: ["EMPTY_DB", "RACE_DB"],
           // A tight limiter that tests swap in for RATE_LIMITER (whose real limit is in wrangler.toml).
           ratelimits: { TIGHT_RATE_LIMITER: { namespace_id: "9001", simple: { limit: 2, period: 60 } } },
           // Any outbound request a test did not mock answers 599, never the network.
@@ -33,6 +36,8 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
+      // e2e/ runs under node's test runner (npm run test:e2e), never in workerd.
+      include: ["test/**/*.test.ts"],
       setupFiles: ["./test/setup.ts"],
       // The Worker logs one JSON line per request; show logs only for failing tests.
       silent: "passed-only" as const,

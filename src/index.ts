@@ -12,6 +12,7 @@ import { health } from "./handlers/health";
 import { mcp } from "./handlers/mcp";
 import { MEMOS_PREFIX, memosCompat, memosErrorResponse } from "./handlers/memos-compat";
 import { openapi } from "./handlers/openapi";
+import { setup } from "./handlers/setup";
 import { v1 } from "./handlers/v1";
 import { AppError, errorResponse, noteError } from "./http/errors";
 import { corsFromConfig, requestContext, requestIds } from "./http/middleware";
@@ -30,6 +31,7 @@ const app = new Hono<AppEnv>({ getPath: normalizedPath });
 
 app.use("*", requestIds, requestContext, corsFromConfig);
 
+app.route("/", setup); //         GET  / (setup page), GET /setup/dify-chatflow.yml
 app.route("/", health); //        GET  /health
 app.route("/", openapi); //       GET  /openapi.json (Dify custom tool)
 app.route("/", v1); //            POST /v1/add, POST /v1/search

@@ -7,6 +7,9 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** Allows 2 requests a minute per key (vitest.config.ts). */
       TIGHT_RATE_LIMITER: RateLimit;
+      /** Empty D1 databases, never migrated by test/setup.ts (vitest.config.ts). */
+      EMPTY_DB: D1Database;
+      RACE_DB: D1Database;
       AUTH_TOKENS?: string;
       MEMOS_API_KEY?: string;
     }

@@ -11,6 +11,7 @@ import { CLOUD, LOCAL, MEMOS_KEY, TOKEN, addAccepted, call, memosOk, mockMemos, 
 const RUNS_PER_BACKEND = 600;
 
 const ROUTES = [
+  "/",
   "/health",
   "/openapi.json",
   "/v1/add",

@@ -87,7 +87,10 @@ export class UnauthorizedError extends AppError {
  */
 export async function authenticate(request: Request, tokens: string[]): Promise<string> {
   if (tokens.length === 0) {
-    throw new AppError("not_configured", "No caller tokens are configured: set the AUTH_TOKENS secret.");
+    throw new AppError(
+      "not_configured",
+      "No caller tokens are configured: make one with `npm run token`, then `npx wrangler secret put AUTH_TOKENS` (this Worker's page at / says the same).",
+    );
   }
   const credential = readCredential(request);
   if (credential.candidates.length === 0) {

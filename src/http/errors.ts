@@ -108,7 +108,9 @@ export function noteError(c: Context<AppEnv>, error: unknown): AppError {
   if (appError.upstreamStatus !== undefined) log.upstream_status = appError.upstreamStatus;
   if (appError.code === "internal_error" || appError.code === "store_unavailable") {
     const cause = appError.code === "internal_error" ? error : appError.cause;
-    console.error(JSON.stringify({ request_id: c.var.requestId, error: String(cause).slice(0, 500) }));
+    // A store failure names the D1 error underneath (say, "no such table"), not only our own sentence.
+    const detail = cause instanceof StoreError ? `${String(cause)} (${String(cause.cause)})` : String(cause);
+    console.error(JSON.stringify({ request_id: c.var.requestId, error: detail.slice(0, 500) }));
   }
   return appError;
 }

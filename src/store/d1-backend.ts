@@ -26,6 +26,7 @@ import { StoreError, UnsupportedByStoreError } from "./errors";
 import * as manage from "./manage";
 import { recordTask } from "./manage";
 import { foldText, likePattern, planQuery, relevance, round, type QueryPlan } from "./fts-query";
+import { ensureSchema } from "./schema";
 
 /** Same default as MemOS when `memory_limit_number` is absent. */
 const DEFAULT_LIMIT = 9;
@@ -89,39 +90,39 @@ export class D1Backend implements MemoryBackend {
   }
 
   add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>> {
-    return guarded("add", () => this.#add(request));
+    return guarded(this.#db, "add", () => this.#add(request));
   }
 
   search(request: MemosSearchRequest): Promise<BackendResult<MemosSearchData>> {
-    return guarded("search", () => this.#search(request));
+    return guarded(this.#db, "search", () => this.#search(request));
   }
 
   getMemories(request: MemosGetMemoryRequest): Promise<BackendResult<MemosGetMemoryData>> {
-    return guarded("list memories", () => manage.getMemories(this.#db, request));
+    return guarded(this.#db, "list memories", () => manage.getMemories(this.#db, request));
   }
 
   getMemory(memoryId: string): Promise<BackendResult<MemosMemoryDetail | null>> {
-    return guarded("read the memory", () => manage.getMemory(this.#db, memoryId));
+    return guarded(this.#db, "read the memory", () => manage.getMemory(this.#db, memoryId));
   }
 
   deleteMemories(request: MemosDeleteRequest): Promise<BackendResult<MemosDeleteData>> {
-    return guarded("delete", () => manage.deleteMemories(this.#db, request));
+    return guarded(this.#db, "delete", () => manage.deleteMemories(this.#db, request));
   }
 
   updateMemory(request: MemosUpdateRequest): Promise<BackendResult<MemosDeleteData>> {
-    return guarded("update the memory", () => manage.updateMemory(this.#db, request));
+    return guarded(this.#db, "update the memory", () => manage.updateMemory(this.#db, request));
   }
 
   taskStatus(taskId: string): Promise<BackendResult<MemosTaskStatus | null>> {
-    return guarded("read the task", () => manage.taskStatus(this.#db, taskId));
+    return guarded(this.#db, "read the task", () => manage.taskStatus(this.#db, taskId));
   }
 
   addFeedback(request: MemosFeedbackRequest): Promise<BackendResult<MemosAddData>> {
-    return guarded("add feedback", () => manage.addFeedback(this.#db, request));
+    return guarded(this.#db, "add feedback", () => manage.addFeedback(this.#db, request));
   }
 
   getMessages(request: MemosGetMessagesRequest): Promise<BackendResult<MemosMessagesData>> {
-    return guarded("read messages", () => manage.getMessages(this.#db, request));
+    return guarded(this.#db, "read messages", () => manage.getMessages(this.#db, request));
   }
 
   async #add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>> {
@@ -299,9 +300,14 @@ export class D1Backend implements MemoryBackend {
   }
 }
 
-/** D1 errors become one typed error; their text (SQL, values) stays in the cause, off the wire. */
-export async function guarded<T>(operation: string, work: () => Promise<T>): Promise<T> {
+/**
+ * Every store call first makes sure the schema is there (once per isolate, see
+ * schema.ts). D1 errors become one typed error; their text (SQL, values) stays
+ * in the cause, off the wire.
+ */
+async function guarded<T>(db: D1Database, operation: string, work: () => Promise<T>): Promise<T> {
   try {
+    await ensureSchema(db);
     return await work();
   } catch (error) {
     if (error instanceof UnsupportedByStoreError) throw error;
