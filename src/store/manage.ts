@@ -162,11 +162,11 @@ export async function deleteMemories(
     const owner = typeof request.user_id === "string" ? " AND user_id = ?" : "";
     const statements = chunks(request.memory_ids, MAX_IDS_PER_STATEMENT).map((ids) =>
       db
-        .prepare(`DELETE FROM memories WHERE id IN (${ids.map(() => "?").join(", ")})${owner}`)
+        .prepare(`DELETE FROM memories WHERE id IN (${ids.map(() => "?").join(", ")})${owner} RETURNING id`)
         .bind(...ids, ...(owner ? [request.user_id] : [])),
     );
     const results = statements.length > 0 ? await db.batch(statements) : [];
-    return deleted(results.reduce((sum, result) => sum + (result.meta.changes ?? 0), 0));
+    return deleted(results.reduce((sum, result) => sum + result.results.length, 0));
   }
   if (request.filter !== undefined && request.user_id === undefined && request.agent_id === undefined) {
     throw new UnsupportedByStoreError(
@@ -177,12 +177,16 @@ export async function deleteMemories(
   const { where, params } = ownerConditions(request);
   if (where.length === 0) throw new UnsupportedByStoreError("memory_ids, user_id or agent_id is required", "user_id");
   const result = await db
-    .prepare(`DELETE FROM memories WHERE ${where.join(" AND ")}`)
+    .prepare(`DELETE FROM memories WHERE ${where.join(" AND ")} RETURNING id`)
     .bind(...params)
-    .run();
-  return deleted(result.meta.changes ?? 0);
+    .all();
+  return deleted(result.results.length);
 }
 
+/**
+ * Counted from the rows the delete returns: D1's `meta.changes` also counts the
+ * rows the FTS trigger writes, so one deleted memory read as three.
+ */
 function deleted(count: number): BackendResult<MemosDeleteData> {
   return { message: "ok", data: { success: true, deleted: count } };
 }
