@@ -144,3 +144,160 @@ export async function json(response: Response): Promise<Record<string, unknown>>
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** One memory the fake MemOS holds (`fakeMemos`). */
+export interface FakeMemory {
+  id: string;
+  user_id: string;
+  conversation_id: string;
+  agent_id: string | null;
+  role: string;
+  content: string;
+  title: string;
+  status: string;
+  seq: number;
+}
+
+export interface FakeMemos {
+  /** Every request that reached MemOS, in order. */
+  calls: UpstreamCall[];
+  memories: Map<string, FakeMemory>;
+  /** Adds and feedback by task id. */
+  tasks: Map<string, string>;
+  /** How `GET get/memory/{id}` answers an unknown id: MemOS's 404 envelope, or 200 with `data: null`. */
+  unknownId: "404" | "null";
+}
+
+/**
+ * A small stand-in for MemOS's cloud memory-management API at the fetch
+ * boundary: it keeps what is added, so list / read / delete / edit / status
+ * behave like MemOS's, and records every request. Paths other than MemOS's
+ * are answered 404 (a test asserting the upstream URLs would notice them).
+ */
+export function fakeMemos(): FakeMemos {
+  const fake: FakeMemos = { calls: [], memories: new Map(), tasks: new Map(), unknownId: "404" };
+  let seq = 0;
+  const detail = (memory: FakeMemory) => ({
+    id: memory.id,
+    memory_key: memory.title,
+    memory_value: memory.content,
+    memory_type: "LongTermMemory",
+    create_time: 1_766_494_800_000 + memory.seq,
+    conversation_id: memory.conversation_id,
+    status: memory.status,
+    tags: [],
+  });
+  fake.calls = mockMemos(async (request) => {
+    const url = new URL(request.url);
+    const path = url.pathname.replace("/api/openmem/v1/", "");
+    const body = (request.method === "POST" ? await request.clone().json() : {}) as Record<string, any>;
+    if (request.method === "GET" && path.startsWith("get/memory/")) {
+      const id = decodeURIComponent(path.slice("get/memory/".length));
+      const memory = fake.memories.get(id);
+      if (memory === undefined) {
+        return fake.unknownId === "null"
+          ? memosOk(null)
+          : Response.json({ code: 40400, message: "memory not found", data: null }, { status: 404 });
+      }
+      return memosOk({
+        id: memory.id,
+        memory_view: "detail_factual",
+        title: memory.title,
+        content: memory.content,
+        conversation_id: memory.conversation_id,
+        message_ids: [],
+        status: memory.status,
+        created_at: 1_766_494_800_000 + memory.seq,
+        updated_at: 1_766_494_800_000 + memory.seq,
+        user_id: memory.user_id,
+        agent_id: memory.agent_id,
+        tags: [],
+        info: {},
+      });
+    }
+    switch (path) {
+      case "add/message": {
+        const taskId = `task-${++seq}`;
+        const users: string[] = Array.isArray(body.user_id) ? body.user_id : [body.user_id];
+        for (const user of users) {
+          for (const message of body.messages as { role: string; content: string }[]) {
+            const id = `mem-${++seq}`;
+            fake.memories.set(id, {
+              id,
+              user_id: user,
+              conversation_id: body.conversation_id ?? "conv-x",
+              agent_id: body.agent_id ?? null,
+              role: message.role,
+              content: message.content,
+              title: message.content.slice(0, 20),
+              status: "activated",
+              seq,
+            });
+          }
+        }
+        fake.tasks.set(taskId, "running");
+        return memosOk({ success: true, task_id: taskId, status: "running" });
+      }
+      case "get/memory": {
+        const owned = [...fake.memories.values()]
+          .filter((m) => (body.user_id ? m.user_id === body.user_id : m.agent_id === body.agent_id))
+          .sort((a, b) => b.seq - a.seq);
+        const page = body.page ?? 1;
+        const size = body.size ?? 10;
+        return memosOk({
+          memory_detail_list: owned.slice((page - 1) * size, page * size).map(detail),
+          preference_detail_list: [],
+          total: owned.length,
+          size,
+          current: page,
+          pages: Math.ceil(owned.length / size),
+        });
+      }
+      case "delete/memory": {
+        for (const memory of [...fake.memories.values()]) {
+          if (
+            (body.memory_ids && body.memory_ids.includes(memory.id)) ||
+            (body.user_id && memory.user_id === body.user_id) ||
+            (body.agent_id && memory.agent_id === body.agent_id)
+          ) {
+            fake.memories.delete(memory.id);
+          }
+        }
+        return memosOk({ success: true });
+      }
+      case "update/memory": {
+        const memory = fake.memories.get(body.memory_id);
+        if (memory === undefined) {
+          return Response.json({ code: 40400, message: "memory not found", data: null }, { status: 404 });
+        }
+        if (body.content) memory.content = body.content;
+        if (body.title) memory.title = body.title;
+        if (body.status) memory.status = body.status;
+        return memosOk({ success: true });
+      }
+      case "get/status": {
+        const status = fake.tasks.get(body.task_id);
+        // Older MemOS answers a one-item list.
+        return status === undefined
+          ? Response.json({ code: 40400, message: "task not found", data: null }, { status: 404 })
+          : memosOk([{ status }]);
+      }
+      case "add/feedback": {
+        const taskId = `task-${++seq}`;
+        fake.tasks.set(taskId, "running");
+        return memosOk({ success: true, task_id: taskId, status: "running" });
+      }
+      case "get/message": {
+        const messages = [...fake.memories.values()]
+          .filter((m) => m.user_id === body.user_id && m.conversation_id === body.conversation_id)
+          .sort((a, b) => a.seq - b.seq)
+          .slice(-(body.message_limit_number ?? 6))
+          .map((m) => ({ role: m.role, content: m.content, create_time: "2026-11-26T10:00:00Z" }));
+        return memosOk({ message_detail_list: messages });
+      }
+      default:
+        return Response.json({ code: 40400, message: "no such path", data: null }, { status: 404 });
+    }
+  });
+  return fake;
+}

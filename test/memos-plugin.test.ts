@@ -551,7 +551,7 @@ describe("MemOS drop-in: refused callers", () => {
 
 describe("MemOS drop-in: nothing else under the prefix is served (no open proxy)", () => {
   it.each([
-    // MemOS calls memos-edge does not serve (memory management is served: test/memory-management.test.ts).
+    // MemOS calls memos-edge does not serve (memory management is served: test/memory-management-memos.test.ts).
     ["POST", `${PREFIX}/chat`],
     ["POST", `${PREFIX}/add/knowledgebase-file`],
     ["POST", `${PREFIX}/delete/knowledgebase`],

@@ -1,5 +1,6 @@
 import type { MemoryBackend } from "./backend";
-import { MemosClient, type MemosClientOptions } from "./client";
+import { MemosClient, type MemosAnswer, type MemosClientOptions } from "./client";
+import { MemosError } from "./errors";
 import {
   DETAIL_LISTS,
   memosAddDataSchema,
@@ -73,7 +74,8 @@ export class CloudBackend implements MemoryBackend {
   }
 
   async getMemory(memoryId: string): Promise<BackendResult<MemosMemoryDetail | null>> {
-    const answer = await this.#client.get(`get/memory/${encodeURIComponent(memoryId)}`, this.#read());
+    const answer = await orNotFound(this.#client.get(`get/memory/${encodeURIComponent(memoryId)}`, this.#read()));
+    if (answer === null) return { message: "not found", data: null };
     const data = memosMemoryDetailSchema.safeParse(answer.data);
     return { message: answer.message, data: data.success ? data.data : null };
   }
@@ -129,7 +131,8 @@ export class CloudBackend implements MemoryBackend {
   }
 
   async taskStatus(taskId: string): Promise<BackendResult<MemosTaskStatus | null>> {
-    const answer = await this.#client.post("get/status", { task_id: taskId }, this.#read());
+    const answer = await orNotFound(this.#client.post("get/status", { task_id: taskId }, this.#read()));
+    if (answer === null) return { message: "not found", data: null };
     // Older MemOS answers a one-item list.
     const item = Array.isArray(answer.data) && answer.data.length === 1 ? answer.data[0] : answer.data;
     const data = memosTaskStatusSchema.safeParse(item);
@@ -155,5 +158,19 @@ export class CloudBackend implements MemoryBackend {
 
   #write() {
     return { timeoutMs: this.#addTimeoutMs };
+  }
+}
+
+/**
+ * MemOS's HTTP 404 for an id it does not know is "not found" (`data: null`),
+ * not a refused request: a read of a deleted memory, or the ownership check of
+ * a repeated delete, must not fail the call.
+ */
+async function orNotFound(call: Promise<MemosAnswer>): Promise<MemosAnswer | null> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof MemosError && error.kind === "rejected" && error.httpStatus === 404) return null;
+    throw error;
   }
 }

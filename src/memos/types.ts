@@ -112,13 +112,13 @@ export type MemosGetMemoryData = z.infer<typeof memosGetMemoryDataSchema>;
 export const memosMemoryDetailSchema = z.looseObject({
   id: z.string().optional().catch(undefined),
   title: z.string().nullish().catch(undefined),
-  content: z.unknown(),
+  content: z.unknown().optional(),
   conversation_id: z.string().nullish().catch(undefined),
   user_id: z.string().nullish().catch(undefined),
   agent_id: z.string().nullish().catch(undefined),
   status: z.string().nullish().catch(undefined),
-  created_at: z.unknown(),
-  updated_at: z.unknown(),
+  created_at: z.unknown().optional(),
+  updated_at: z.unknown().optional(),
   tags: z.array(z.string()).nullish().catch(undefined),
 });
 export type MemosMemoryDetail = z.infer<typeof memosMemoryDetailSchema>;
@@ -176,9 +176,9 @@ export interface MemosGetMessagesRequest {
 
 export const memosMessageDetailSchema = z.looseObject({
   role: z.string().optional().catch(undefined),
-  content: z.unknown(),
-  create_time: z.unknown(),
-  update_time: z.unknown(),
+  content: z.unknown().optional(),
+  create_time: z.unknown().optional(),
+  update_time: z.unknown().optional(),
 });
 export const memosMessagesDataSchema = z
   .looseObject({ message_detail_list: z.array(memosMessageDetailSchema).optional().catch(undefined) })

@@ -184,6 +184,10 @@ export async function deleteMemories(
   return deleted(result.results.length);
 }
 
+/**
+ * Counted from the rows the delete returns: D1's `meta.changes` also counts the
+ * rows the FTS trigger writes, so one deleted memory read as three.
+ */
 function deleted(count: number): BackendResult<MemosDeleteData> {
   return { message: "ok", data: { success: true, deleted: count } };
 }
