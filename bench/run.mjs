@@ -14,7 +14,7 @@ import { ROOT, startDev, startUpstream, stop, stopAll, wasInterrupted } from "./
 import { machine, renderReport } from "./report.mjs";
 
 /** The one asserted number: above it the run exits 1 (after the report). */
-const BUNDLE_GZIP_BUDGET_KIB = 100;
+const BUNDLE_GZIP_BUDGET_KIB = 200;
 
 /** Reported as met or missed, never asserted: a shared laptop is too noisy to fail on. */
 const TARGETS = {
