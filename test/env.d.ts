@@ -9,6 +9,7 @@ declare global {
       TIGHT_RATE_LIMITER: RateLimit;
       AUTH_TOKENS?: string;
       MEMOS_API_KEY?: string;
+      MEMOS_SERVER_KEY?: string;
     }
   }
 }
