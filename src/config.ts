@@ -9,6 +9,10 @@ export interface Config {
   memosBaseUrl: string;
   /** Bare key, without a leading `Token `. */
   memosApiKey: string | undefined;
+  /** The self-hosted MemOS server's base URL (without `/product`); set → that server serves, whatever else is set. */
+  memosServerUrl: string | undefined;
+  /** Bare key for a self-hosted server that checks one (sent as `Authorization: Bearer <key>`). */
+  memosServerKey: string | undefined;
   authTokens: string[];
   dedupeTtlSeconds: number;
   /** How long a repeat waits for an in-flight identical add before answering 409. */
@@ -48,9 +52,15 @@ export function readConfig(env: Bindings): Config {
   const cached = configCache.get(env);
   if (cached) return cached;
   const key = env.MEMOS_API_KEY?.trim().replace(/^token\s+/i, "");
+  const serverUrl = env.MEMOS_SERVER_URL?.trim()
+    .replace(/\/+$/, "")
+    .replace(/\/product$/, "");
+  const serverKey = env.MEMOS_SERVER_KEY?.trim().replace(/^bearer\s+/i, "");
   const config: Config = {
     memosBaseUrl: (env.MEMOS_BASE_URL?.trim() || DEFAULT_MEMOS_BASE_URL).replace(/\/+$/, ""),
     memosApiKey: key ? key : undefined,
+    memosServerUrl: serverUrl ? serverUrl : undefined,
+    memosServerKey: serverKey ? serverKey : undefined,
     authTokens: listVar(env.AUTH_TOKENS),
     dedupeTtlSeconds: intVar(env.DEDUPE_TTL_SECONDS, 86_400, KV_MIN_TTL_SECONDS),
     dedupeWaitMs: intVar(env.DEDUPE_WAIT_MS, 8_000, 0, 60_000),

@@ -6,6 +6,8 @@ import type { MemoryBackend } from "./memos/backend";
 export interface Secrets {
   /** The MemOS cloud key. Absent → the embedded D1 store serves. */
   MEMOS_API_KEY?: string;
+  /** Key of a self-hosted MemOS server that checks one (its agent auth), sent as `Bearer`. */
+  MEMOS_SERVER_KEY?: string;
   /** Comma-separated caller tokens. Absent → protected routes fail closed (503). */
   AUTH_TOKENS?: string;
 }

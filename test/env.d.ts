@@ -12,6 +12,7 @@ declare global {
       RACE_DB: D1Database;
       AUTH_TOKENS?: string;
       MEMOS_API_KEY?: string;
+      MEMOS_SERVER_KEY?: string;
     }
   }
 }

@@ -17,6 +17,11 @@ describe("GET /health", () => {
     expect(await json(await call("/health", {}, LOCAL))).toMatchObject({ backend: "local" });
   });
 
+  it("reports the self-hosted MemOS server when MEMOS_SERVER_URL is set, even with a cloud key", async () => {
+    const response = await call("/health", {}, { ...CLOUD, MEMOS_SERVER_URL: "http://memos.internal:8001" });
+    expect(await json(response)).toEqual({ ok: true, backend: "memos-server", version: VERSION });
+  });
+
   it("keeps the version in step with package.json", () => {
     expect(VERSION).toBe(pkg.version);
   });

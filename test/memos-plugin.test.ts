@@ -31,6 +31,7 @@ import {
   sleep,
   type EnvOverrides,
 } from "./helpers";
+import { FakeMemosServer, SERVER, SERVER_URL } from "./memos-server-fake";
 
 const PREFIX = "/api/openmem/v1";
 
@@ -183,38 +184,41 @@ function richSearchData() {
 
 // ---------------------------------------------------------------------------
 
+/** The plugin's add bodies (0.0.3, 0.0.4) and a MemOS client's, each run against every backend. */
+const PLUGIN_ADDS = ((time: string): [string, Json][] => [
+  [
+    "0.0.3, messages typed as a JSON list",
+    addBodyV003(
+      "dify-user-42",
+      "4012345678901",
+      '[{"role": "user", "content": "I\'m going to Lisbon in May."}, {"role": "assistant", "content": "Great, I\'ll remember that."}]',
+      time,
+    ),
+  ],
+  [
+    "0.0.3, messages typed as plain text",
+    addBodyV003("dify-user-42", "4012345678901", "我最喜欢的水果是芒果 🥭", time),
+  ],
+  [
+    "0.0.4, user_messages and ai_messages",
+    addBodyV004("dify-user-42", "conv-0610", "I'll choose 7 Days Inn.", "Good choice — noted.", time),
+  ],
+  [
+    "a MemOS client with optional fields",
+    {
+      ...addBodyV004("dify-user-42", "conv-0610", "Book the window seat.", "Done.", time),
+      agent_id: "travel-agent",
+      tags: ["travel", "seats"],
+      async_mode: false,
+      info: { ticket: "T-17", priority: 2, labels: ["vip"] },
+      allow_public: false,
+    },
+  ],
+])(chatTime(0));
+
 describe("MemOS drop-in: the plugin's add reaches MemOS untouched", () => {
   const time = chatTime(0);
-  it.each([
-    [
-      "0.0.3, messages typed as a JSON list",
-      addBodyV003(
-        "dify-user-42",
-        "4012345678901",
-        '[{"role": "user", "content": "I\'m going to Lisbon in May."}, {"role": "assistant", "content": "Great, I\'ll remember that."}]',
-        time,
-      ),
-    ],
-    [
-      "0.0.3, messages typed as plain text",
-      addBodyV003("dify-user-42", "4012345678901", "我最喜欢的水果是芒果 🥭", time),
-    ],
-    [
-      "0.0.4, user_messages and ai_messages",
-      addBodyV004("dify-user-42", "conv-0610", "I'll choose 7 Days Inn.", "Good choice — noted.", time),
-    ],
-    [
-      "a MemOS client with optional fields",
-      {
-        ...addBodyV004("dify-user-42", "conv-0610", "Book the window seat.", "Done.", time),
-        agent_id: "travel-agent",
-        tags: ["travel", "seats"],
-        async_mode: false,
-        info: { ticket: "T-17", priority: 2, labels: ["vip"] },
-        allow_public: false,
-      },
-    ],
-  ])("%s", async (_name, sentByPlugin) => {
+  it.each(PLUGIN_ADDS)("%s", async (_name, sentByPlugin) => {
     const upstream = mockMemos(acceptEachAdd);
     const response = await pluginPost(ADD, sentByPlugin);
 
@@ -348,6 +352,95 @@ describe("MemOS drop-in on the embedded store", () => {
     });
     const res = await json(await pluginPost(SEARCH, searchBody("bob", "favourite fruit mango"), { overrides: LOCAL }));
     expect(res).toMatchObject({ code: 0, data: { memory_detail_list: [], preference_detail_list: [] } });
+  });
+});
+
+describe("MemOS drop-in on the self-hosted MemOS server (issue 20)", () => {
+  const SERVER_ADD = `${SERVER_URL}/product/add`;
+
+  it.each(PLUGIN_ADDS)("%s: reaches /product/add mapped, answers MemOS's envelope", async (_name, sentByPlugin) => {
+    const server = new FakeMemosServer();
+    const upstream = mockMemos(server.handle);
+    const response = await pluginPost(ADD, sentByPlugin, { overrides: SERVER });
+
+    expect(response.status).toBe(200);
+    const answer = await json(response);
+    expect(answer).toMatchObject({ code: 0, message: "Memory added successfully" });
+    // What the official client's pydantic model needs: success, task_id, status.
+    expect(answer.data).toMatchObject({ success: true, task_id: expect.any(String), status: expect.any(String) });
+
+    expect(upstream.map((sent) => `${sent.method} ${sent.url}`)).toEqual([`POST ${SERVER_ADD}`]);
+    const plugin = sentByPlugin as Json & { messages: PluginMessage[] };
+    const sent = upstream[0]?.body as Json;
+    expect(sent).toMatchObject({
+      user_id: plugin.user_id,
+      writable_cube_ids: [plugin.user_id],
+      session_id: plugin.conversation_id,
+      // The plugin's own messages, its chat_time included.
+      messages: plugin.messages,
+      async_mode: plugin.async_mode === false ? "sync" : "async",
+      task_id: (answer.data as Json).task_id,
+    });
+    if (plugin.tags !== undefined) expect(sent.custom_tags).toEqual(plugin.tags);
+    if (plugin.agent_id !== undefined)
+      expect(sent.info).toEqual({ ...(plugin.info as Json), agent_id: plugin.agent_id });
+    // MemOS cloud's own fields the server has no use for are not forwarded.
+    expect(Object.keys(sent)).not.toContain("source");
+    expect(Object.keys(sent)).not.toContain("allow_public");
+    expect(upstream[0]?.headers.get("Authorization")).toBeNull();
+  });
+
+  it("the plugin's search finds the plugin's add, read as the example app reads it", async () => {
+    const server = new FakeMemosServer();
+    const upstream = mockMemos(server.handle);
+    const added = await pluginPost(
+      ADD,
+      addBodyV003(
+        "dify-user-42",
+        "4012345678901",
+        '[{"role": "user", "content": "My favourite fruit is mango."}, {"role": "assistant", "content": "Mango it is!"}]',
+        chatTime(1),
+      ),
+      { overrides: SERVER },
+    );
+    expect(added.status).toBe(200);
+
+    const sentByPlugin = {
+      ...searchBody("dify-user-42", "Which fruit is my favourite?"),
+      relativity: 0.3,
+      filter: { and: [{ app_id: "dify" }] },
+    };
+    const found = await pluginPost(SEARCH, sentByPlugin, { overrides: SERVER });
+    expect(found.status).toBe(200);
+    const res = await json(found);
+    expect(res).toMatchObject({ code: 0, message: "Search completed successfully" });
+    expect(exampleAppMemories(res)).toEqual(["user: My favourite fruit is mango."]);
+    const [item] = (res.data as { memory_detail_list: Json[] }).memory_detail_list;
+    expect(item).toMatchObject({ conversation_id: "4012345678901", memory_type: "UserMemory", relativity: 0.83 });
+    expect(item?.create_time).toBeGreaterThan(Date.UTC(2020, 0, 1));
+
+    expect(upstream[1]?.url).toBe(`${SERVER_URL}/product/search`);
+    expect(upstream[1]?.body).toMatchObject({
+      query: "Which fruit is my favourite?",
+      user_id: "dify-user-42",
+      readable_cube_ids: ["dify-user-42"],
+      top_k: 6,
+      relativity: 0.3,
+      filter: { and: [{ app_id: "dify" }] },
+    });
+  });
+
+  it("answers the example app's retries from the first add: the server gets it once", async () => {
+    const server = new FakeMemosServer();
+    const upstream = mockMemos(server.handle);
+    const turn = (time: string) => addBodyV004("u-1", "c-1", "I moved to Lisbon last spring.", "Lovely city!", time);
+    const first = await json(await pluginPost(ADD, turn(chatTime(10, 1)), { overrides: SERVER }));
+    for (const second of [11, 12, 13]) {
+      const retry = await pluginPost(ADD, turn(chatTime(second)), { overrides: SERVER });
+      expect(retry.headers.get("Idempotent-Replayed")).toBe("true");
+      expect(await json(retry)).toEqual(first);
+    }
+    expect(upstream).toHaveLength(1);
   });
 });
 

@@ -8,7 +8,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "../env";
-import { MemosError } from "../memos/errors";
+import { MemosError, UnsupportedCallError } from "../memos/errors";
 import { StoreError, UnsupportedByStoreError } from "../store/errors";
 
 export const ERROR_STATUS = {
@@ -124,7 +124,7 @@ function fromMemosError(error: MemosError): AppError {
     case "auth":
       return new AppError(
         "upstream_auth",
-        "MemOS refused memos-edge's API key; check the MEMOS_API_KEY secret.",
+        `MemOS refused memos-edge's API key; check the ${error.credential ?? "MEMOS_API_KEY"} secret.`,
         options,
       );
     case "rejected":
@@ -149,7 +149,7 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof MemosError) return fromMemosError(error);
   if (error instanceof StoreError) return new AppError("store_unavailable", error.message, { cause: error });
-  if (error instanceof UnsupportedByStoreError) {
+  if (error instanceof UnsupportedByStoreError || error instanceof UnsupportedCallError) {
     return new AppError("invalid_request", error.message, { field: error.field, cause: error });
   }
   return new AppError("internal_error", "Internal error; see the Worker logs for the request id.", { cause: error });

@@ -1,13 +1,14 @@
 /**
  * The one interface handlers talk to, and the factory that picks the backend.
- * Both the MemOS cloud and the embedded D1 store speak MemOS's own request and
- * response vocabulary, so the MemOS-compatible routes pass bodies through and
- * the `/v1` routes shape one answer for both.
+ * MemOS cloud, the self-hosted MemOS server and the embedded D1 store all
+ * speak MemOS cloud's request and response vocabulary, so the MemOS-compatible
+ * routes pass bodies through and the `/v1` routes shape one answer for all.
  */
 import type { Config } from "../config";
 import type { Bindings } from "../env";
 import { D1Backend } from "../store/d1-backend";
 import { CloudBackend } from "./cloud-backend";
+import { ServerBackend } from "./server/backend";
 import type {
   BackendResult,
   MemosAddData,
@@ -26,7 +27,7 @@ import type {
   MemosUpdateRequest,
 } from "./types";
 
-export type BackendKind = "memos" | "local";
+export type BackendKind = "memos" | "memos-server" | "local";
 
 export interface MemoryBackend {
   readonly kind: BackendKind;
@@ -46,8 +47,16 @@ export interface MemoryBackend {
   getMessages(request: MemosGetMessagesRequest): Promise<BackendResult<MemosMessagesData>>;
 }
 
-/** MemOS when a key is configured; otherwise the embedded D1 store. */
+/** A self-hosted MemOS server when its URL is set, whatever else is; MemOS cloud when a key is; else the embedded store. */
 export function backendFor(env: Bindings, config: Config): MemoryBackend {
+  if (config.memosServerUrl !== undefined) {
+    return new ServerBackend({
+      baseUrl: config.memosServerUrl,
+      apiKey: config.memosServerKey,
+      addTimeoutMs: config.addTimeoutMs,
+      searchTimeoutMs: config.searchTimeoutMs,
+    });
+  }
   if (config.memosApiKey !== undefined) {
     return new CloudBackend({
       baseUrl: config.memosBaseUrl,

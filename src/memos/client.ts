@@ -34,7 +34,7 @@ const RETRY_DELAY_MS = 100;
 const AUTH_CODES = new Set([40132]);
 const RATE_LIMIT_CODES = new Set([40300]);
 /** MemOS's error text is shown to callers; a proxy's HTML page should not be. */
-const MAX_UPSTREAM_MESSAGE_CHARS = 300;
+export const MAX_UPSTREAM_MESSAGE_CHARS = 300;
 /** A longer wait than this from MemOS is passed on as this: callers should come back within minutes. */
 export const MAX_RETRY_AFTER_SECONDS = 300;
 export const REDACTED = "[redacted]";
@@ -144,7 +144,7 @@ export class MemosClient {
   }
 }
 
-function redactText(text: string, key: string): string {
+export function redactText(text: string, key: string): string {
   return key.length > 0 && text.includes(key) ? text.split(key).join(REDACTED) : text;
 }
 
@@ -186,7 +186,7 @@ function isRetryable(error: unknown): boolean {
   return error.httpStatus === undefined || RETRYABLE_STATUS.has(error.httpStatus);
 }
 
-function parseRetryAfter(value: string | null): number | undefined {
+export function parseRetryAfter(value: string | null): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(Math.ceil(seconds), MAX_RETRY_AFTER_SECONDS);

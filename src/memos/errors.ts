@@ -19,6 +19,8 @@ export interface MemosErrorDetails {
   memosCode?: number;
   retryAfterSeconds?: number;
   envelope?: MemosEnvelope;
+  /** The secret that holds the credential upstream refused (default `MEMOS_API_KEY`). */
+  credential?: string;
   cause?: unknown;
 }
 
@@ -28,6 +30,7 @@ export class MemosError extends Error {
   readonly memosCode: number | undefined;
   readonly retryAfterSeconds: number | undefined;
   readonly envelope: MemosEnvelope | undefined;
+  readonly credential: string | undefined;
 
   constructor(kind: MemosFailureKind, message: string, details: MemosErrorDetails = {}) {
     super(message, { cause: details.cause });
@@ -37,5 +40,21 @@ export class MemosError extends Error {
     this.memosCode = details.memosCode;
     this.retryAfterSeconds = details.retryAfterSeconds;
     this.envelope = details.envelope;
+    this.credential = details.credential;
+  }
+}
+
+/**
+ * A call the configured backend has no equivalent for (the self-hosted server
+ * cannot update a memory, say): the caller's to change, so a 400 that says
+ * what to do instead, and never a pretended success.
+ */
+export class UnsupportedCallError extends Error {
+  readonly field: string | undefined;
+
+  constructor(message: string, field?: string) {
+    super(message);
+    this.name = "UnsupportedCallError";
+    this.field = field;
   }
 }
