@@ -13,6 +13,8 @@ export default defineConfig(async () => {
             AUTH_TOKENS: "test-token,second-token",
             TEST_MIGRATIONS: migrations,
           },
+          // An empty database of its own for the migration test (test/store-ranges.test.ts).
+          d1Databases: { MIGRATION_DB: "migration-test" },
           // A tight limiter that tests swap in for RATE_LIMITER (whose real limit is in wrangler.toml).
           ratelimits: { TIGHT_RATE_LIMITER: { namespace_id: "9001", simple: { limit: 2, period: 60 } } },
           // Any outbound request a test did not mock answers 599, never the network.

@@ -7,6 +7,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** Allows 2 requests a minute per key (vitest.config.ts). */
       TIGHT_RATE_LIMITER: RateLimit;
+      /** An empty D1 database, migrated step by step by the migration test. */
+      MIGRATION_DB: D1Database;
       AUTH_TOKENS?: string;
       MEMOS_API_KEY?: string;
     }
