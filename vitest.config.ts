@@ -25,9 +25,9 @@ export default defineConfig(async () => {
             AUTH_TOKENS: "test-token,second-token",
             TEST_MIGRATIONS: migrations,
           },
-          // Empty databases for test/schema.test.ts, which shows the Worker bringing its schema up itself
-          // (test/setup.ts migrates MEMORY_DB before every file).
-          d1Databases: ["EMPTY_DB", "RACE_DB"],
+          // Empty databases: test/schema.test.ts shows the Worker bringing its schema up itself
+          // (test/setup.ts migrates MEMORY_DB before every file); test/store-ranges.test.ts migrates step by step.
+          d1Databases: ["EMPTY_DB", "RACE_DB", "MIGRATION_DB"],
           // A tight limiter that tests swap in for RATE_LIMITER (whose real limit is in wrangler.toml).
           ratelimits: { TIGHT_RATE_LIMITER: { namespace_id: "9001", simple: { limit: 2, period: 60 } } },
           // Any outbound request a test did not mock answers 599, never the network.

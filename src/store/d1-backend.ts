@@ -23,9 +23,9 @@ import type {
   MemosUpdateRequest,
 } from "../memos/types";
 import { StoreError, UnsupportedByStoreError } from "./errors";
+import { foldText, planQuery, relevance, round, type QueryPlan } from "./fts-query";
 import * as manage from "./manage";
 import { recordTask } from "./manage";
-import { foldText, likePattern, planQuery, relevance, round, type QueryPlan } from "./fts-query";
 import { ensureSchema } from "./schema";
 
 /** Same default as MemOS when `memory_limit_number` is absent. */
@@ -44,17 +44,91 @@ interface Found {
 /**
  * `every`: memories holding every term; otherwise any term. `from`: the lowest
  * rowid searched (the user's recent window), or null for all their history.
+ * `terms`: what a `like` stage looks for in the content.
  */
-type Stage = { kind: "fts" | "like"; every: boolean; from: number | null };
+type Stage = { kind: "fts" | "like"; every: boolean; from: number | null; terms: string[] };
+
+/**
+ * Up to this many rows, a user's memories are read directly (LIKE over their
+ * rowid range, about 0.7 ms per 1,000 rows for six terms) rather than through
+ * the FTS index. The index is shared by every user, and FTS5 reads a term's
+ * whole doclist even when the query bounds the rowid (measured with SQLite
+ * 3.51: bench/README.md "Embedded store"), so its cost follows the table; a
+ * scan of the range follows the user's own rows.
+ */
+export const SCAN_MAX_ROWS = 5_000;
 
 /** The search stages for a query, cheapest and best first. */
-function searchStages(plan: QueryPlan, recentFrom: number | null): Stage[] {
+function searchStages(plan: QueryPlan, range: UserRange, limits: StoreLimits): Stage[] {
+  const allTerms = [...plan.terms, ...plan.shortTerms];
+  // A small history: one pass over it, best coverage first, finds the best matches.
+  if (range.last - range.first < limits.scanMaxRows)
+    return [{ kind: "like", every: false, from: null, terms: allTerms }];
   const kind = plan.match !== null ? "fts" : plan.shortTerms.length > 0 ? "like" : null;
   if (kind === null) return [];
   const termCount = kind === "fts" ? plan.terms.length : plan.shortTerms.length;
-  const windows = recentFrom === null ? [null] : [recentFrom, null];
+  const recent = recentFrom(range, limits.recentWindow);
+  const windows = recent === null ? [null] : [recent, null];
   const modes = termCount > 1 ? [true, false] : [false];
-  return modes.flatMap((every) => windows.map((from): Stage => ({ kind, every, from })));
+  return modes.flatMap((every) =>
+    windows.map((from): Stage => ({ kind, every, from, terms: kind === "fts" ? plan.terms : plan.shortTerms })),
+  );
+}
+
+/**
+ * Each user's memories live in a rowid range of their own (migrations/0003):
+ * slot × 2^28 up to the next slot. A user's rows are contiguous in the table,
+ * so reading them is one primary-key range, and their newest rows are found by
+ * arithmetic. Slots stay below 2^25, so a rowid (< 2^53) is exact as a
+ * JavaScript number; 2^28 rowids per user outlast the 10 GB a D1 database holds.
+ */
+const RANGE_SIZE = 2 ** 28;
+const MAX_SLOTS = 2 ** 25;
+
+/** A user's first add gives them the next free slot; later adds leave it alone. */
+export const CLAIM_SLOT_SQL = `INSERT OR IGNORE INTO user_slots (user_id, slot)
+  SELECT ?1, next FROM (SELECT coalesce((SELECT max(slot) FROM user_slots), 0) + 1 AS next) WHERE next < ${MAX_SLOTS}`;
+
+/** The newest rowid in the range of the slot `s` (a primary-key seek), or null. */
+const LAST_ROWID = `(SELECT rowid FROM memories
+  WHERE rowid BETWEEN s.slot * ${RANGE_SIZE} AND s.slot * ${RANGE_SIZE} + ${RANGE_SIZE - 1} ORDER BY rowid DESC LIMIT 1)`;
+
+/**
+ * A memory takes the next rowid of its user's range. With no slot (none left)
+ * or a full range, `id` comes out NULL and NOT NULL fails the whole batch, so
+ * a row can never land outside its user's range or half an add be stored.
+ */
+export const INSERT_SQL = `INSERT INTO memories
+    (rowid, id, user_id, conversation_id, agent_id, app_id, role, content, tags, chat_time, created_at, title, task_id)
+  SELECT r.next, CASE WHEN r.next < r.past THEN ?1 END, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+  FROM (
+    SELECT coalesce(${LAST_ROWID} + 1, s.slot * ${RANGE_SIZE}) AS next, (s.slot + 1) * ${RANGE_SIZE} AS past
+    FROM (SELECT ?2 AS user_id) AS u LEFT JOIN user_slots s ON s.user_id = u.user_id
+  ) AS r`;
+
+const RANGE_SQL = `SELECT s.slot * ${RANGE_SIZE} AS first, ${LAST_ROWID} AS last FROM user_slots s WHERE s.user_id = ?`;
+
+interface StoreLimits {
+  /** How many of a user's newest memories are searched before the rest of their history. */
+  recentWindow: number;
+  /** Up to this many rows a user's history is scanned instead of searched in the FTS index. */
+  scanMaxRows: number;
+}
+
+/** From a user's first rowid to their newest. */
+interface UserRange {
+  first: number;
+  last: number;
+}
+
+/**
+ * The rowid where the user's newest `window` memories begin, or null when the
+ * range holds fewer. Rowids of a range are dense in insertion order, so this is
+ * arithmetic, not a scan; rows deleted from it make the window hold fewer.
+ */
+function recentFrom(range: UserRange, window: number): number | null {
+  const from = range.last - window + 1;
+  return from > range.first ? from : null;
 }
 
 interface MemoryRow {
@@ -81,12 +155,11 @@ export class D1Backend implements MemoryBackend {
   readonly kind = "local";
   readonly maxSearchLimit = LOCAL_MAX_SEARCH_LIMIT;
   readonly #db: D1Database;
-  /** How many of a user's newest memories are searched before the rest of their history. */
-  readonly #recentWindow: number;
+  readonly #limits: StoreLimits;
 
-  constructor(db: D1Database, options: { recentWindow: number }) {
+  constructor(db: D1Database, options: { recentWindow: number; scanMaxRows?: number }) {
     this.#db = db;
-    this.#recentWindow = options.recentWindow;
+    this.#limits = { recentWindow: options.recentWindow, scanMaxRows: options.scanMaxRows ?? SCAN_MAX_ROWS };
   }
 
   add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>> {
@@ -134,13 +207,11 @@ export class D1Backend implements MemoryBackend {
     const tags = JSON.stringify(request.tags ?? []);
     const now = Date.now();
     const taskId = crypto.randomUUID();
-    const insert = this.#db.prepare(
-      `INSERT INTO memories (id, user_id, conversation_id, agent_id, app_id, role, content, tags, chat_time, created_at,
-         title, task_id)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
-    );
-    const statements = userIds.flatMap((userId) =>
-      request.messages.map((message, index) => {
+    const claimSlot = this.#db.prepare(CLAIM_SLOT_SQL);
+    const insert = this.#db.prepare(INSERT_SQL);
+    const statements = userIds.flatMap((userId) => [
+      claimSlot.bind(userId),
+      ...request.messages.map((message, index) => {
         const content = contentText(message);
         return insert.bind(
           crypto.randomUUID(),
@@ -158,7 +229,7 @@ export class D1Backend implements MemoryBackend {
           taskId,
         );
       }),
-    );
+    ]);
     // Adds complete at once here; the task row lets get/status say so (and not for unknown ids).
     statements.push(recordTask(this.#db, taskId, userIds[0] ?? "", now));
     await this.#db.batch(statements);
@@ -178,8 +249,10 @@ export class D1Backend implements MemoryBackend {
     const plan = planQuery(request.query);
     const scope = scopeOf(request);
 
-    // Archived (or otherwise retired) memories are kept but not recalled.
-    const where: string[] = ["m.user_id = ?", "m.status = 'activated'"];
+    // The rowid range does the narrowing; `+` keeps SQLite from reading the user's rows
+    // through the user_id index instead of as one range of the table. Archived (or
+    // otherwise retired) memories are kept but not recalled.
+    const where: string[] = ["+m.user_id = ?", "m.status = 'activated'"];
     const params: unknown[] = [request.user_id ?? ""];
     if (request.conversation_id) {
       where.push("m.conversation_id = ?");
@@ -206,7 +279,9 @@ export class D1Backend implements MemoryBackend {
       const folded = foldText(content);
       return allTerms.filter((term) => folded.includes(term)).length / allTerms.length;
     };
-    const stages = searchStages(plan, allTerms.length > 0 ? await this.#recentRowid(request.user_id ?? "") : null);
+    const range = allTerms.length > 0 ? await this.#rangeOf(request.user_id ?? "") : null;
+    // No terms to look for, or a user without memories: nothing to search.
+    const stages = range === null ? [] : searchStages(plan, range, this.#limits);
     const found = new Map<string, Found>();
     const score = (hit: Found, bestRank: number) =>
       stages[0]?.kind === "fts" ? relevance(hit.coverage, hit.row.rank, bestRank) : round(hit.coverage);
@@ -231,9 +306,8 @@ export class D1Backend implements MemoryBackend {
       const kept = ranked();
       if (kept.length >= limit && (kept[limit - 1]?.coverage ?? 0) >= best) break;
 
-      // The FTS index takes a rowid range directly, so a window costs nothing to apply.
-      const window = (rowid: string) => (stage.from === null ? "" : ` AND ${rowid} >= ?`);
-      const windowParam = stage.from === null ? [] : [stage.from];
+      // The user's rowid range, or its recent end.
+      const bounds = [stage.from ?? range?.first, range?.last];
       let rows: MemoryRow[];
       if (stage.kind === "fts") {
         const match = stage.every
@@ -243,26 +317,28 @@ export class D1Backend implements MemoryBackend {
         // SQLite would run the MATCH once per row of the user (seconds at 100k rows).
         const sql = `SELECT ${columns}, bm25(memories_fts) AS rank
           FROM memories_fts CROSS JOIN memories m ON m.rowid = memories_fts.rowid
-          WHERE memories_fts MATCH ? AND ${where.join(" AND ")}${window("memories_fts.rowid")}
+          WHERE memories_fts MATCH ? AND memories_fts.rowid BETWEEN ? AND ? AND ${where.join(" AND ")}
           ORDER BY rank ASC, m.created_at DESC, m.rowid DESC LIMIT ?`;
         rows = (
           await this.#db
             .prepare(sql)
-            .bind(match, ...params, ...windowParam, candidates)
+            .bind(match, ...bounds, ...params, candidates)
             .all<MemoryRow>()
         ).results;
       } else {
-        // Below trigram length the index cannot help; LIKE, counting the terms matched.
-        const hits = plan.shortTerms.map(() => "(m.content LIKE ? ESCAPE '\\')");
+        // Below trigram length the index cannot help, nor in a small history: read the rows,
+        // counting the terms matched. instr, not LIKE: D1 refuses LIKE patterns over 50 bytes.
+        // lower() folds ASCII only, as LIKE does. Numbered, so each term is bound once
+        // (D1 binds at most 100).
+        const hits = stage.terms.map((_, i) => `(instr(lower(m.content), ?${i + 1}) > 0)`);
         const sql = `SELECT ${columns}, -(${hits.join(" + ")}) AS rank
           FROM memories m
-          WHERE ${where.join(" AND ")}${window("m.rowid")} AND (${hits.join(stage.every ? " AND " : " OR ")})
+          WHERE m.rowid BETWEEN ? AND ? AND ${where.join(" AND ")} AND (${hits.join(stage.every ? " AND " : " OR ")})
           ORDER BY rank ASC, m.created_at DESC, m.rowid DESC LIMIT ?`;
-        const patterns = plan.shortTerms.map(likePattern);
         rows = (
           await this.#db
             .prepare(sql)
-            .bind(...patterns, ...params, ...windowParam, ...patterns, candidates)
+            .bind(...stage.terms, ...bounds, ...params, candidates)
             .all<MemoryRow>()
         ).results;
       }
@@ -290,13 +366,10 @@ export class D1Backend implements MemoryBackend {
     return { message: "ok", data: { memory_detail_list: memories, preference_detail_list: [] } };
   }
 
-  /** The rowid where the user's newest memories (the recent window) begin, or null if they have fewer. */
-  async #recentRowid(userId: string): Promise<number | null> {
-    const row = await this.#db
-      .prepare("SELECT rowid FROM memories WHERE user_id = ? ORDER BY rowid DESC LIMIT 1 OFFSET ?")
-      .bind(userId, this.#recentWindow - 1)
-      .first<{ rowid: number }>();
-    return row?.rowid ?? null;
+  /** The user's rowid range up to their newest memory, or null if they have none. */
+  async #rangeOf(userId: string): Promise<UserRange | null> {
+    const row = await this.#db.prepare(RANGE_SQL).bind(userId).first<{ first: number; last: number | null }>();
+    return row && row.last !== null ? { first: row.first, last: row.last } : null;
   }
 }
 

@@ -18,7 +18,7 @@ import type {
   MemosTaskStatus,
   MemosUpdateRequest,
 } from "../memos/types";
-import { parseTags, scopeOf, titleOf } from "./d1-backend";
+import { CLAIM_SLOT_SQL, INSERT_SQL, parseTags, scopeOf, titleOf } from "./d1-backend";
 import { UnsupportedByStoreError } from "./errors";
 
 const LOCAL_MEMORY_TYPE = "LongTermMemory";
@@ -225,18 +225,16 @@ export async function addFeedback(db: D1Database, request: MemosFeedbackRequest)
   const now = Date.now();
   const conversationId = request.conversation_id ?? `conv-${crypto.randomUUID()}`;
   await db.batch([
+    db.prepare(CLAIM_SLOT_SQL).bind(request.user_id),
     db
-      .prepare(
-        `INSERT INTO memories (id, user_id, conversation_id, agent_id, app_id, role, content, tags, chat_time, created_at,
-           title, task_id)
-         VALUES (?, ?, ?, ?, ?, 'user', ?, ?, ?, ?, ?, ?)`,
-      )
+      .prepare(INSERT_SQL)
       .bind(
         crypto.randomUUID(),
         request.user_id,
         conversationId,
         request.agent_id ?? null,
         request.app_id ?? null,
+        "user",
         request.feedback_content,
         JSON.stringify([FEEDBACK_TAG]),
         request.feedback_time ?? null,
