@@ -4,6 +4,7 @@
  */
 
 import type { Bindings } from "./env";
+import { parseTenants, TenantConfigError, type TenantConfig } from "./tenants/config";
 
 export interface Config {
   memosBaseUrl: string;
@@ -14,6 +15,8 @@ export interface Config {
   /** Bare key for a self-hosted server that checks one (sent as `Authorization: Bearer <key>`). */
   memosServerKey: string | undefined;
   authTokens: string[];
+  /** Every accepted token with its tenant and scopes, or why TENANTS is refused (every token then fails closed). */
+  tenants: TenantConfig | TenantConfigError;
   dedupeTtlSeconds: number;
   /** How long a repeat waits for an in-flight identical add before answering 409. */
   dedupeWaitMs: number;
@@ -62,6 +65,7 @@ export function readConfig(env: Bindings): Config {
     memosServerUrl: serverUrl ? serverUrl : undefined,
     memosServerKey: serverKey ? serverKey : undefined,
     authTokens: listVar(env.AUTH_TOKENS),
+    tenants: tenantsOf(listVar(env.AUTH_TOKENS), env.TENANTS),
     dedupeTtlSeconds: intVar(env.DEDUPE_TTL_SECONDS, 86_400, KV_MIN_TTL_SECONDS),
     dedupeWaitMs: intVar(env.DEDUPE_WAIT_MS, 8_000, 0, 60_000),
     // An attempt outlives a caller who gave up only through waitUntil, which Workers end 30 s
@@ -79,4 +83,13 @@ export function readConfig(env: Bindings): Config {
   };
   configCache.set(env, config);
   return config;
+}
+
+function tenantsOf(authTokens: string[], tenantsJson: string | undefined): TenantConfig | TenantConfigError {
+  try {
+    return parseTenants(authTokens, tenantsJson);
+  } catch (error) {
+    if (error instanceof TenantConfigError) return error;
+    throw error;
+  }
 }

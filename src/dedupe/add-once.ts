@@ -32,7 +32,7 @@ export async function addOnce(
   const { backend, log } = c.var;
   const deduper = deduperFor(c);
   const key = {
-    scope: c.var.caller,
+    scope: c.var.dedupeScope,
     subject: subjectOf(request),
     fingerprint: await addFingerprint(request),
     idempotencyKey: c.req.header("Idempotency-Key")?.trim() || bodyIdempotencyKey,
@@ -49,7 +49,7 @@ export async function addOnce(
  */
 export async function forgetAdds(c: Context<AppEnv>): Promise<void> {
   try {
-    await deduperFor(c).forgetScope(c.var.caller);
+    await deduperFor(c).forgetScope(c.var.dedupeScope);
   } catch (error) {
     throw new AppError(
       "dedupe_unavailable",

@@ -8,7 +8,7 @@ import type { AppEnv } from "../env";
 import { AppError, errorResponse, noteError } from "../http/errors";
 import { requiredText } from "../http/fields";
 import { readInput, validate } from "../http/input";
-import { allowedMethods, requireCaller } from "../http/middleware";
+import { allowedMethods, need, requireCaller } from "../http/middleware";
 import { MAX_ID_LENGTH } from "../http/schemas";
 import { shapeSearch } from "../memos/answers";
 import { buildSearchRequest } from "../memos/requests";
@@ -38,6 +38,7 @@ difyExtension.post("/dify/extension", async (c) => {
   const { backend } = c.var;
   const input = await readInput(c, extensionSchema);
   if (input.point === "ping") return c.json({ result: "pong" });
+  need(c, "read");
   if (input.point !== "app.external_data_tool.query") {
     throw new AppError(
       "invalid_request",

@@ -13,7 +13,7 @@ import { UnauthorizedError } from "../http/auth";
 import { errorResponse, noteError, type AppError } from "../http/errors";
 import { optionalInt, optionalNumber, requiredText } from "../http/fields";
 import { readOptionalInput } from "../http/input";
-import { allowedMethods, requireCaller } from "../http/middleware";
+import { allowedMethods, requireCaller, need } from "../http/middleware";
 import { MAX_FREE_TEXT, MAX_ID_LENGTH, MAX_TOP_K } from "../http/schemas";
 import { memoryEntries, type MemoryEntry } from "../memos/answers";
 import { buildSearchRequest } from "../memos/requests";
@@ -69,6 +69,7 @@ function filterFromMetadata(condition: z.infer<typeof metadataConditionSchema>):
 }
 
 difyKnowledge.post("/dify/retrieval", async (c) => {
+  need(c, "read");
   const { backend } = c.var;
   const input = await readOptionalInput(c, retrievalSchema);
   // Dify's save-time probe is a POST with no body: a valid token gets an empty, successful answer.

@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import * as z from "zod";
 import { forgetAdds } from "../dedupe/add-once";
 import type { AppEnv } from "../env";
+import { need } from "../http/middleware";
 import { AppError } from "../http/errors";
 import {
   optionalBoolean,
@@ -40,6 +41,7 @@ const getMemorySchema = z.looseObject({
 });
 
 memosManagement.post("/get/memory", async (c) => {
+  need(c, "read");
   const { page, size, ...rest } = await readInput(c, getMemorySchema);
   requireOwner(rest);
   const { message, data } = await c.var.backend.getMemories({
@@ -53,6 +55,7 @@ memosManagement.post("/get/memory", async (c) => {
 const memoryIdParam = z.object({ memory_id: requiredId("memory_id", "memory_id") });
 
 memosManagement.get("/get/memory/:memory_id{.+}", async (c) => {
+  need(c, "read");
   // The official client percent-encodes the id (`/` as %2F); Hono hands the segment over decoded.
   const { memory_id } = validate(memoryIdParam, { memory_id: c.req.param("memory_id") });
   const { message, data } = await c.var.backend.getMemory(memory_id);
@@ -71,6 +74,7 @@ const deleteMemorySchema = z.looseObject({
 });
 
 memosManagement.post("/delete/memory", async (c) => {
+  need(c, "delete");
   const input = await readInput(c, deleteMemorySchema);
   const user = input.user_id ?? (input.user_ids?.length === 1 ? input.user_ids[0] : undefined);
   if (input.user_ids !== undefined && input.user_ids.length > 1 && input.memory_ids === undefined) {
@@ -105,6 +109,7 @@ const updateMemorySchema = z.looseObject({
 });
 
 memosManagement.post("/update/memory", async (c) => {
+  need(c, "write");
   const { memory_id, content, title, status } = await readInput(c, updateMemorySchema);
   if (content === undefined && title === undefined && status === undefined) {
     throwInvalid("content, title or status is required", "content");
@@ -123,6 +128,7 @@ memosManagement.post("/update/memory", async (c) => {
 const statusSchema = z.looseObject({ task_id: requiredId("task_id", "task_id") });
 
 memosManagement.post("/get/status", async (c) => {
+  need(c, "read");
   const { task_id } = await readInput(c, statusSchema);
   const { message, data } = await c.var.backend.taskStatus(task_id);
   if (data === null) throw new AppError("not_found", `No task ${task_id} is known.`, { field: "task_id" });
@@ -141,6 +147,7 @@ const feedbackSchema = z.looseObject({
 });
 
 memosManagement.post("/add/feedback", async (c) => {
+  need(c, "write");
   const input = await readInput(c, feedbackSchema);
   const { message, data } = await c.var.backend.addFeedback({
     ...dropUndefined(input),
@@ -159,6 +166,7 @@ const getMessageSchema = z.looseObject({
 });
 
 memosManagement.post("/get/message", async (c) => {
+  need(c, "read");
   const input = await readInput(c, getMessageSchema);
   const { message, data } = await c.var.backend.getMessages({
     ...dropUndefined(input),

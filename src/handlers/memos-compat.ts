@@ -13,7 +13,7 @@ import type { AppEnv } from "../env";
 import { AppError, errorResponse, noteError, type ErrorCode } from "../http/errors";
 import { optionalInt, optionalText, requiredText } from "../http/fields";
 import { readInput, throwInvalid } from "../http/input";
-import { allowedMethods, requireCaller } from "../http/middleware";
+import { allowedMethods, requireCaller, need } from "../http/middleware";
 import { MAX_FREE_TEXT, MAX_ID_LENGTH, messagesField, userIdsField } from "../http/schemas";
 import { MemosError } from "../memos/errors";
 import { buildCompatAddRequest, buildCompatSearchRequest } from "../memos/requests";
@@ -53,6 +53,7 @@ const memosSearchSchema = z.looseObject({
 export type MemosCompatSearch = z.infer<typeof memosSearchSchema>;
 
 memosCompat.post(`${MEMOS_PREFIX}/add/message`, async (c) => {
+  need(c, "write");
   const input = await readInput(c, memosAddSchema);
   if (input.user_id === undefined && input.agent_id === undefined) throwInvalid("user_id is required", "user_id");
   const outcome = await addOnce(c, buildCompatAddRequest(input, c.var.config));
@@ -60,6 +61,7 @@ memosCompat.post(`${MEMOS_PREFIX}/add/message`, async (c) => {
 });
 
 memosCompat.post(`${MEMOS_PREFIX}/search/memory`, async (c) => {
+  need(c, "read");
   const input = await readInput(c, memosSearchSchema);
   if (input.user_id === undefined && input.agent_id === undefined) throwInvalid("user_id is required", "user_id");
   const { message, data } = await c.var.backend.search(buildCompatSearchRequest(input));
@@ -74,6 +76,7 @@ const MEMOS_CODES: Record<ErrorCode, number> = {
   invalid_json: 40000,
   upstream_rejected: 40000,
   unauthorized: 40132,
+  forbidden_scope: 40301,
   not_found: 40400,
   method_not_allowed: 40500,
   add_in_progress: 40900,

@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
+import { TenantConfigError } from "../tenants/config";
 import { allowedMethods } from "../http/middleware";
 import { CHATFLOW_FILENAME, CHATFLOW_PATH, chatflowDsl, setupSections } from "../setup/configs";
 import { setupPage } from "../setup/page";
@@ -44,7 +45,8 @@ setup.get("/", pageHeaders, (c) => {
       origin,
       backend: c.var.backend.kind,
       version: VERSION,
-      tokensSet: c.var.config.authTokens.length > 0,
+      // Tokens may come from AUTH_TOKENS or TENANTS; a TENANTS that does not parse accepts none.
+      tokensSet: !(c.var.config.tenants instanceof TenantConfigError) && c.var.config.tenants.tokens.length > 0,
       sections: setupSections(origin),
       nonce: c.var.nonce,
     }),

@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
+import { need } from "../http/middleware";
 import { AppError } from "../http/errors";
 import { readInput, throwInvalid } from "../http/input";
 import {
@@ -27,17 +28,20 @@ export const v1Memories = new Hono<AppEnv>();
 const DEFAULT_MESSAGES = 6;
 
 v1Memories.post("/v1/list", async (c) => {
+  need(c, "read");
   const input = await readInput(c, listRequestSchema);
   return c.json({ ok: true, ...(await listMemories(c, input)) });
 });
 
 v1Memories.post("/v1/get", async (c) => {
+  need(c, "read");
   const input = await readInput(c, getRequestSchema);
   const memory = await ownedMemory(c, input.memory_id, input.user_id);
   return c.json({ ok: true, memory, text: `${memory.title ? `${memory.title}: ` : ""}${memory.content}` });
 });
 
 v1Memories.post("/v1/delete", async (c) => {
+  need(c, "delete");
   const input = await readInput(c, deleteRequestSchema);
   const modes = [input.memory_ids, input.conversation_id, input.agent_id].filter((mode) => mode !== undefined);
   if (modes.length !== 1) {
@@ -53,11 +57,13 @@ v1Memories.post("/v1/delete", async (c) => {
 });
 
 v1Memories.post("/v1/forget", async (c) => {
+  need(c, "delete");
   const input = await readInput(c, forgetRequestSchema);
   return c.json({ ok: true, ...(await forgetUser(c, input.user_id, input.dry_run === true)) });
 });
 
 v1Memories.post("/v1/update", async (c) => {
+  need(c, "write");
   const { memory_id, user_id, content, title, status } = await readInput(c, updateRequestSchema);
   if (content === undefined && title === undefined && status === undefined) {
     throwInvalid("content, title or status is required", "content");
@@ -74,6 +80,7 @@ v1Memories.post("/v1/update", async (c) => {
 });
 
 v1Memories.post("/v1/status", async (c) => {
+  need(c, "read");
   const { task_id } = await readInput(c, statusRequestSchema);
   const { data } = await c.var.backend.taskStatus(task_id);
   if (data === null) throw new AppError("not_found", `No task ${task_id} is known.`, { field: "task_id" });
@@ -82,6 +89,7 @@ v1Memories.post("/v1/status", async (c) => {
 });
 
 v1Memories.post("/v1/feedback", async (c) => {
+  need(c, "write");
   const { feedback, ...rest } = await readInput(c, feedbackRequestSchema);
   const { data } = await c.var.backend.addFeedback({
     ...dropUndefined(rest),
@@ -97,6 +105,7 @@ v1Memories.post("/v1/feedback", async (c) => {
 });
 
 v1Memories.post("/v1/messages", async (c) => {
+  need(c, "read");
   const { user_id, conversation_id, limit } = await readInput(c, messagesRequestSchema);
   const { data } = await c.var.backend.getMessages({
     user_id,

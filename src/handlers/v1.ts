@@ -4,7 +4,7 @@ import { addOnce } from "../dedupe/add-once";
 import type { AppEnv } from "../env";
 import { errorResponse, noteError } from "../http/errors";
 import { readInput } from "../http/input";
-import { allowedMethods, requireCaller } from "../http/middleware";
+import { allowedMethods, requireCaller, need } from "../http/middleware";
 import { addRequestSchema, searchRequestSchema } from "../http/schemas";
 import { shapeAdd, shapeSearch } from "../memos/answers";
 import { buildAddRequest, buildSearchRequest } from "../memos/requests";
@@ -17,6 +17,7 @@ v1.onError((error, c) => errorResponse(c, noteError(c, error)));
 v1.route("/", v1Memories); // list, get, delete, forget, update, status, feedback, messages
 
 v1.post("/v1/add", async (c) => {
+  need(c, "write");
   const input = await readInput(c, addRequestSchema);
   const { request, idempotencyKey } = buildAddRequest(input, c.var.config);
   const outcome = await addOnce(c, request, idempotencyKey);
@@ -24,6 +25,7 @@ v1.post("/v1/add", async (c) => {
 });
 
 v1.post("/v1/search", async (c) => {
+  need(c, "read");
   const { backend } = c.var;
   const input = await readInput(c, searchRequestSchema);
   const { request, warnings } = buildSearchRequest(input, backend.maxSearchLimit);
@@ -31,6 +33,19 @@ v1.post("/v1/search", async (c) => {
   const { memories, text } = shapeSearch(data);
   if (wantsText(c)) return c.body(text, 200, { "Content-Type": "text/plain; charset=utf-8" });
   return c.json({ ok: true, text, memories, count: memories.length, ...(warnings.length > 0 ? { warnings } : {}) });
+});
+
+/** Which tenant and scopes the caller's token has (the setup page shows them); never the token. */
+v1.post("/v1/whoami", (c) => {
+  const { tenant } = c.var;
+  const scopes = [...tenant.scopes];
+  const space = tenant.name === null ? "the shared memory space" : `tenant ${tenant.name}`;
+  return c.json({
+    ok: true,
+    tenant: tenant.name,
+    scopes,
+    text: `This token works in ${space} and may ${scopes.join(", ")}.`,
+  });
 });
 
 /** `?format=text`, or an Accept that asks for text/plain and not JSON. */

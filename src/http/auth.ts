@@ -80,12 +80,22 @@ export class UnauthorizedError extends AppError {
   }
 }
 
-/**
- * Returns a stable, non-secret id for the matching token (scopes dedupe keys),
- * or throws 401. Digests are compared with timingSafeEqual against every
- * configured token, so timing reveals neither which token nor how much matched.
- */
+/** Returns a stable, non-secret id for the matching token (scopes dedupe keys and rate limits), or throws 401. */
 export async function authenticate(request: Request, tokens: string[]): Promise<string> {
+  return callerId(tokens[await matchToken(request, tokens)] ?? "");
+}
+
+/** The non-secret id of a token: the first 16 hex digits of a SHA-256 of it. */
+export async function callerId(token: string): Promise<string> {
+  return (await sha256Hex(`caller:${token}`)).slice(0, 16);
+}
+
+/**
+ * The index of the configured token the request carries, or throws 401.
+ * Digests are compared with timingSafeEqual against every configured token,
+ * so timing reveals neither which token nor how much matched.
+ */
+export async function matchToken(request: Request, tokens: string[]): Promise<number> {
   if (tokens.length === 0) {
     throw new AppError(
       "not_configured",
@@ -113,7 +123,7 @@ export async function authenticate(request: Request, tokens: string[]): Promise<
     });
   }
   if (matched === undefined) throw new UnauthorizedError("The caller token is not valid.");
-  return (await sha256Hex(`caller:${tokens[matched]}`)).slice(0, 16);
+  return matched;
 }
 
 /** Digests of the configured tokens, computed once per config (tokens change only with a deploy). */

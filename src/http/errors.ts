@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   invalid_json: 400,
   upstream_rejected: 400,
   unauthorized: 401,
+  forbidden_scope: 403,
   not_found: 404,
   method_not_allowed: 405,
   add_in_progress: 409,

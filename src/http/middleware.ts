@@ -1,5 +1,5 @@
 /** Request-scoped wiring shared by every route. */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { methodNotAllowed } from "hono/method-not-allowed";
@@ -7,7 +7,8 @@ import { requestId } from "hono/request-id";
 import { readConfig } from "../config";
 import type { AppEnv } from "../env";
 import { backendFor } from "../memos/backend";
-import { authenticate, UnauthorizedError } from "./auth";
+import { TenantConfigError, type Scope } from "../tenants/config";
+import { callerId, matchToken, UnauthorizedError } from "./auth";
 import { AppError } from "./errors";
 
 /** An incoming X-Request-Id is kept when it is short and plain; otherwise one is made up. */
@@ -47,9 +48,12 @@ export const requestContext = createMiddleware<AppEnv>(async function requestCon
  */
 export const requireCaller = createMiddleware<AppEnv>(async function requireCaller(c, next) {
   const { config } = c.var;
-  let caller: string;
+  const table = config.tenants;
+  // A TENANTS that does not parse fails every token closed, AUTH_TOKENS included: never the shared space.
+  if (table instanceof TenantConfigError) throw new AppError("not_configured", table.message);
+  let index: number;
   try {
-    caller = await authenticate(c.req.raw, config.authTokens);
+    index = await matchToken(c.req.raw, table.tokens);
   } catch (error) {
     const client = c.req.header("CF-Connecting-IP") ?? "unknown";
     if (error instanceof UnauthorizedError && !(await allowed(c.env.AUTH_FAILURE_LIMITER, `ip:${client}`))) {
@@ -59,7 +63,18 @@ export const requireCaller = createMiddleware<AppEnv>(async function requireCall
     }
     throw error;
   }
+  const caller = await callerId(table.tokens[index] ?? "");
+  const tenant = table.tenants[index] ?? {
+    name: null,
+    scopes: new Set(),
+    memosApiKey: undefined,
+    memosBaseUrl: undefined,
+  };
   c.set("caller", caller);
+  c.set("tenant", tenant);
+  // Per tenant, so rotating a tenant's token never makes an add twice; per token in the shared space (as ever).
+  c.set("dedupeScope", tenant.name === null ? caller : `tenant-${tenant.name}`);
+  if (table.names.length > 0) c.set("backend", backendFor(c.env, config, tenant, table.names));
   if (!(await allowed(c.env.RATE_LIMITER, caller))) {
     throw new AppError("rate_limited", "Too many requests for this caller token; retry later.", {
       retryAfter: config.rateLimitPeriodSeconds,
@@ -67,6 +82,19 @@ export const requireCaller = createMiddleware<AppEnv>(async function requireCall
   }
   await next();
 });
+
+/** Refuses (403 `forbidden_scope`) a caller whose token lacks `scope`. */
+export function need(c: Context<AppEnv>, scope: Scope): void {
+  if (!c.var.tenant.scopes.has(scope)) {
+    throw new AppError("forbidden_scope", `This token may not ${SCOPE_VERBS[scope]}: it lacks the "${scope}" scope.`);
+  }
+}
+
+const SCOPE_VERBS: Record<Scope, string> = {
+  read: "read memories (search, list, get)",
+  write: "write memories (add, update, feedback)",
+  delete: "delete memories (delete, forget)",
+};
 
 /** Optional: a deploy without the [[ratelimits]] block runs unlimited. */
 async function allowed(limiter: RateLimit | undefined, key: string): Promise<boolean> {

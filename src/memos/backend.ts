@@ -7,6 +7,8 @@
 import type { Config } from "../config";
 import type { Bindings } from "../env";
 import { D1Backend } from "../store/d1-backend";
+import type { Tenant } from "../tenants/config";
+import { NamespacedBackend } from "../tenants/namespace";
 import { CloudBackend } from "./cloud-backend";
 import { ServerBackend } from "./server/backend";
 import type {
@@ -47,8 +49,20 @@ export interface MemoryBackend {
   getMessages(request: MemosGetMessagesRequest): Promise<BackendResult<MemosMessagesData>>;
 }
 
-/** A self-hosted MemOS server when its URL is set, whatever else is; MemOS cloud when a key is; else the embedded store. */
-export function backendFor(env: Bindings, config: Config): MemoryBackend {
+/**
+ * A self-hosted MemOS server when its URL is set, whatever else is; MemOS
+ * cloud when a key is (the tenant's own, when it brings one); else the
+ * embedded store. Once tenants exist, every backend is wrapped so each tenant
+ * sees only its own users (tenants/namespace.ts).
+ */
+export function backendFor(env: Bindings, config: Config, tenant?: Tenant, tenantNames: string[] = []): MemoryBackend {
+  const inner = innerBackend(env, config, tenant);
+  return tenant === undefined || tenantNames.length === 0
+    ? inner
+    : new NamespacedBackend(inner, tenant.name, tenantNames);
+}
+
+function innerBackend(env: Bindings, config: Config, tenant: Tenant | undefined): MemoryBackend {
   if (config.memosServerUrl !== undefined) {
     return new ServerBackend({
       baseUrl: config.memosServerUrl,
@@ -57,13 +71,14 @@ export function backendFor(env: Bindings, config: Config): MemoryBackend {
       searchTimeoutMs: config.searchTimeoutMs,
     });
   }
-  if (config.memosApiKey !== undefined) {
+  const memosApiKey = tenant?.memosApiKey ?? config.memosApiKey;
+  if (memosApiKey !== undefined) {
     return new CloudBackend({
-      baseUrl: config.memosBaseUrl,
-      apiKey: config.memosApiKey,
+      baseUrl: tenant?.memosBaseUrl ?? config.memosBaseUrl,
+      apiKey: memosApiKey,
       addTimeoutMs: config.addTimeoutMs,
       searchTimeoutMs: config.searchTimeoutMs,
     });
   }
-  return new D1Backend(env.MEMORY_DB, { recentWindow: config.searchRecentWindow });
+  return new D1Backend(env.MEMORY_DB, { recentWindow: config.searchRecentWindow, tenant: tenant?.name ?? "" });
 }

@@ -102,11 +102,29 @@ export const SCRIPT = `
     const token = field.value.trim();
     if (!token) { show("bad", "Paste a caller token first."); field.focus(); return; }
     show("", "Testing…");
+    const headers = { Authorization: "Bearer " + token };
     let response;
+    try {
+      response = await fetch("/v1/whoami", { method: "POST", headers, cache: "no-store", credentials: "omit" });
+    } catch {
+      show("bad", "Could not reach this Worker.");
+      return;
+    }
+    const failed = async (answer) => {
+      let code = "";
+      try { code = ((await answer.json()).error || {}).code || ""; } catch { code = ""; }
+      if (answer.status === 401) show("bad", "✗ Refused: this is not one of the Worker's caller tokens (AUTH_TOKENS or TENANTS).");
+      else show("bad", "✗ " + (PROBLEMS[code] || "Failed: HTTP " + answer.status + (code ? " " + code : "") + "."));
+    };
+    if (!response.ok) { await failed(response); return; }
+    const who = await response.json();
+    const scopes = Array.isArray(who.scopes) ? who.scopes : [];
+    const whose = (who.tenant ? "tenant " + who.tenant : "the shared space") + "; may " + (scopes.join(", ") || "nothing");
+    if (!scopes.includes("read")) { show("ok", "✓ Works: the token was accepted (" + whose + ")."); return; }
     try {
       response = await fetch("/v1/search", {
         method: "POST",
-        headers: { Authorization: "Bearer " + token },
+        headers,
         // The same search a Dify node makes, for a user no one has: it stores nothing.
         body: new URLSearchParams({ user_id: "memos-edge-setup-check", query: "setup check", top_k: "1" }),
         cache: "no-store",
@@ -116,11 +134,8 @@ export const SCRIPT = `
       show("bad", "Could not reach this Worker.");
       return;
     }
-    let code = "";
-    try { code = ((await response.json()).error || {}).code || ""; } catch { code = ""; }
-    if (response.ok) show("ok", "✓ Works: the token was accepted and the memory store answered.");
-    else if (response.status === 401) show("bad", "✗ Refused: this is not one of the Worker's caller tokens (AUTH_TOKENS).");
-    else show("bad", "✗ " + (PROBLEMS[code] || "Failed: HTTP " + response.status + (code ? " " + code : "") + "."));
+    if (response.ok) show("ok", "✓ Works: the token was accepted (" + whose + ") and the memory store answered.");
+    else await failed(response);
   });
 })();
 `;

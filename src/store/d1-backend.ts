@@ -99,8 +99,9 @@ const LAST_ROWID = `(SELECT rowid FROM memories
  * a row can never land outside its user's range or half an add be stored.
  */
 export const INSERT_SQL = `INSERT INTO memories
-    (rowid, id, user_id, conversation_id, agent_id, app_id, role, content, tags, chat_time, created_at, title, task_id)
-  SELECT r.next, CASE WHEN r.next < r.past THEN ?1 END, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+    (rowid, id, user_id, conversation_id, agent_id, app_id, role, content, tags, chat_time, created_at, title, task_id,
+     tenant)
+  SELECT r.next, CASE WHEN r.next < r.past THEN ?1 END, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
   FROM (
     SELECT coalesce(${LAST_ROWID} + 1, s.slot * ${RANGE_SIZE}) AS next, (s.slot + 1) * ${RANGE_SIZE} AS past
     FROM (SELECT ?2 AS user_id) AS u LEFT JOIN user_slots s ON s.user_id = u.user_id
@@ -157,8 +158,12 @@ export class D1Backend implements MemoryBackend {
   readonly #db: D1Database;
   readonly #limits: StoreLimits;
 
-  constructor(db: D1Database, options: { recentWindow: number; scanMaxRows?: number }) {
+  /** The tenant whose rows this store reads and writes ('' for the shared space). */
+  readonly #tenant: string;
+
+  constructor(db: D1Database, options: { recentWindow: number; scanMaxRows?: number; tenant?: string }) {
     this.#db = db;
+    this.#tenant = options.tenant ?? "";
     this.#limits = { recentWindow: options.recentWindow, scanMaxRows: options.scanMaxRows ?? SCAN_MAX_ROWS };
   }
 
@@ -171,31 +176,31 @@ export class D1Backend implements MemoryBackend {
   }
 
   getMemories(request: MemosGetMemoryRequest): Promise<BackendResult<MemosGetMemoryData>> {
-    return guarded(this.#db, "list memories", () => manage.getMemories(this.#db, request));
+    return guarded(this.#db, "list memories", () => manage.getMemories(this.#db, this.#tenant, request));
   }
 
   getMemory(memoryId: string): Promise<BackendResult<MemosMemoryDetail | null>> {
-    return guarded(this.#db, "read the memory", () => manage.getMemory(this.#db, memoryId));
+    return guarded(this.#db, "read the memory", () => manage.getMemory(this.#db, this.#tenant, memoryId));
   }
 
   deleteMemories(request: MemosDeleteRequest): Promise<BackendResult<MemosDeleteData>> {
-    return guarded(this.#db, "delete", () => manage.deleteMemories(this.#db, request));
+    return guarded(this.#db, "delete", () => manage.deleteMemories(this.#db, this.#tenant, request));
   }
 
   updateMemory(request: MemosUpdateRequest): Promise<BackendResult<MemosDeleteData>> {
-    return guarded(this.#db, "update the memory", () => manage.updateMemory(this.#db, request));
+    return guarded(this.#db, "update the memory", () => manage.updateMemory(this.#db, this.#tenant, request));
   }
 
   taskStatus(taskId: string): Promise<BackendResult<MemosTaskStatus | null>> {
-    return guarded(this.#db, "read the task", () => manage.taskStatus(this.#db, taskId));
+    return guarded(this.#db, "read the task", () => manage.taskStatus(this.#db, this.#tenant, taskId));
   }
 
   addFeedback(request: MemosFeedbackRequest): Promise<BackendResult<MemosAddData>> {
-    return guarded(this.#db, "add feedback", () => manage.addFeedback(this.#db, request));
+    return guarded(this.#db, "add feedback", () => manage.addFeedback(this.#db, this.#tenant, request));
   }
 
   getMessages(request: MemosGetMessagesRequest): Promise<BackendResult<MemosMessagesData>> {
-    return guarded(this.#db, "read messages", () => manage.getMessages(this.#db, request));
+    return guarded(this.#db, "read messages", () => manage.getMessages(this.#db, this.#tenant, request));
   }
 
   async #add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>> {
@@ -227,11 +232,12 @@ export class D1Backend implements MemoryBackend {
           now + index,
           titleOf(content),
           taskId,
+          this.#tenant,
         );
       }),
     ]);
     // Adds complete at once here; the task row lets get/status say so (and not for unknown ids).
-    statements.push(recordTask(this.#db, taskId, userIds[0] ?? "", now));
+    statements.push(recordTask(this.#db, this.#tenant, taskId, userIds[0] ?? "", now));
     await this.#db.batch(statements);
     return {
       message: "ok",
@@ -252,8 +258,8 @@ export class D1Backend implements MemoryBackend {
     // The rowid range does the narrowing; `+` keeps SQLite from reading the user's rows
     // through the user_id index instead of as one range of the table. Archived (or
     // otherwise retired) memories are kept but not recalled.
-    const where: string[] = ["+m.user_id = ?", "m.status = 'activated'"];
-    const params: unknown[] = [request.user_id ?? ""];
+    const where: string[] = ["+m.user_id = ?", "m.tenant = ?", "m.status = 'activated'"];
+    const params: unknown[] = [request.user_id ?? "", this.#tenant];
     if (request.conversation_id) {
       where.push("m.conversation_id = ?");
       params.push(request.conversation_id);

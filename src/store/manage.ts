@@ -45,10 +45,16 @@ interface StoredMemory {
 const COLUMNS =
   "id, user_id, conversation_id, agent_id, app_id, role, content, tags, title, status, created_at, updated_at";
 
-export function recordTask(db: D1Database, taskId: string, userId: string, now: number): D1PreparedStatement {
+export function recordTask(
+  db: D1Database,
+  tenant: string,
+  taskId: string,
+  userId: string,
+  now: number,
+): D1PreparedStatement {
   return db
-    .prepare("INSERT INTO tasks (task_id, user_id, status, created_at) VALUES (?, ?, 'completed', ?)")
-    .bind(taskId, userId, now);
+    .prepare("INSERT INTO tasks (task_id, user_id, status, created_at, tenant) VALUES (?, ?, 'completed', ?, ?)")
+    .bind(taskId, userId, now, tenant);
 }
 
 /** The item shape of MemOS's detail lists (`get/memory`, `search/memory`). */
@@ -69,12 +75,15 @@ function listItem(row: StoredMemory) {
 }
 
 /** Who and what a list or delete covers: the user or agent, then the conditions of the filter the store can honour. */
-function ownerConditions(request: {
-  user_id?: unknown;
-  agent_id?: unknown;
-  filter?: unknown;
-  conversation_id?: unknown;
-}) {
+function ownerConditions(
+  tenant: string,
+  request: {
+    user_id?: unknown;
+    agent_id?: unknown;
+    filter?: unknown;
+    conversation_id?: unknown;
+  },
+) {
   const where: string[] = [];
   const params: unknown[] = [];
   if (typeof request.user_id === "string") {
@@ -103,12 +112,14 @@ function ownerConditions(request: {
 
 export async function getMemories(
   db: D1Database,
+  tenant: string,
   request: MemosGetMemoryRequest,
 ): Promise<BackendResult<MemosGetMemoryData>> {
-  const { where, params } = ownerConditions(request);
+  const { where, params } = ownerConditions(tenant, request);
   // A list names its owner; without one it would be every user's memory.
   if (where.length === 0) throw new UnsupportedByStoreError("user_id or agent_id is required", "user_id");
-  where.push("status != 'deleted'");
+  where.push("status != 'deleted'", "tenant = ?");
+  params.push(tenant);
   const clause = where.join(" AND ");
   const [count, rows] = await db.batch<{ total: number } | StoredMemory>([
     db.prepare(`SELECT COUNT(*) AS total FROM memories WHERE ${clause}`).bind(...params),
@@ -131,8 +142,15 @@ export async function getMemories(
   };
 }
 
-export async function getMemory(db: D1Database, memoryId: string): Promise<BackendResult<MemosMemoryDetail | null>> {
-  const row = await db.prepare(`SELECT ${COLUMNS} FROM memories WHERE id = ?`).bind(memoryId).first<StoredMemory>();
+export async function getMemory(
+  db: D1Database,
+  tenant: string,
+  memoryId: string,
+): Promise<BackendResult<MemosMemoryDetail | null>> {
+  const row = await db
+    .prepare(`SELECT ${COLUMNS} FROM memories WHERE id = ? AND tenant = ?`)
+    .bind(memoryId, tenant)
+    .first<StoredMemory>();
   if (row === null) return { message: "not found", data: null };
   return {
     message: "ok",
@@ -156,14 +174,17 @@ export async function getMemory(db: D1Database, memoryId: string): Promise<Backe
 
 export async function deleteMemories(
   db: D1Database,
+  tenant: string,
   request: MemosDeleteRequest,
 ): Promise<BackendResult<MemosDeleteData>> {
   if (request.memory_ids !== undefined) {
     const owner = typeof request.user_id === "string" ? " AND user_id = ?" : "";
     const statements = chunks(request.memory_ids, MAX_IDS_PER_STATEMENT).map((ids) =>
       db
-        .prepare(`DELETE FROM memories WHERE id IN (${ids.map(() => "?").join(", ")})${owner} RETURNING id`)
-        .bind(...ids, ...(owner ? [request.user_id] : [])),
+        .prepare(
+          `DELETE FROM memories WHERE id IN (${ids.map(() => "?").join(", ")}) AND tenant = ?${owner} RETURNING id`,
+        )
+        .bind(...ids, tenant, ...(owner ? [request.user_id] : [])),
     );
     const results = statements.length > 0 ? await db.batch(statements) : [];
     // Rows, not `meta.changes`, which counts the FTS index's own writes too.
@@ -175,11 +196,11 @@ export async function deleteMemories(
       "filter",
     );
   }
-  const { where, params } = ownerConditions(request);
+  const { where, params } = ownerConditions(tenant, request);
   if (where.length === 0) throw new UnsupportedByStoreError("memory_ids, user_id or agent_id is required", "user_id");
   const result = await db
-    .prepare(`DELETE FROM memories WHERE ${where.join(" AND ")} RETURNING id`)
-    .bind(...params)
+    .prepare(`DELETE FROM memories WHERE ${where.join(" AND ")} AND tenant = ? RETURNING id`)
+    .bind(...params, tenant)
     .all();
   return deleted(result.results.length);
 }
@@ -194,23 +215,28 @@ function deleted(count: number): BackendResult<MemosDeleteData> {
 
 export async function updateMemory(
   db: D1Database,
+  tenant: string,
   request: MemosUpdateRequest,
 ): Promise<BackendResult<MemosDeleteData>> {
   const result = await db
     .prepare(
       `UPDATE memories SET content = COALESCE(?, content), title = COALESCE(?, title), status = COALESCE(?, status),
-         updated_at = ? WHERE id = ? RETURNING id`,
+         updated_at = ? WHERE id = ? AND tenant = ? RETURNING id`,
     )
-    .bind(request.content ?? null, request.title ?? null, request.status ?? null, Date.now(), request.memory_id)
+    .bind(request.content ?? null, request.title ?? null, request.status ?? null, Date.now(), request.memory_id, tenant)
     .all();
   const found = result.results.length > 0;
   return { message: found ? "ok" : "not found", data: { success: found } };
 }
 
-export async function taskStatus(db: D1Database, taskId: string): Promise<BackendResult<MemosTaskStatus | null>> {
+export async function taskStatus(
+  db: D1Database,
+  tenant: string,
+  taskId: string,
+): Promise<BackendResult<MemosTaskStatus | null>> {
   const row = await db
-    .prepare("SELECT task_id, status FROM tasks WHERE task_id = ?")
-    .bind(taskId)
+    .prepare("SELECT task_id, status FROM tasks WHERE task_id = ? AND tenant = ?")
+    .bind(taskId, tenant)
     .first<{ task_id: string; status: string }>();
   return row === null ? { message: "not found", data: null } : { message: "ok", data: row };
 }
@@ -220,7 +246,11 @@ export async function taskStatus(db: D1Database, taskId: string): Promise<Backen
  * memory of its own (tagged `feedback`, in the conversation it is about):
  * search then recalls the correction next to what it corrects.
  */
-export async function addFeedback(db: D1Database, request: MemosFeedbackRequest): Promise<BackendResult<MemosAddData>> {
+export async function addFeedback(
+  db: D1Database,
+  tenant: string,
+  request: MemosFeedbackRequest,
+): Promise<BackendResult<MemosAddData>> {
   const taskId = crypto.randomUUID();
   const now = Date.now();
   const conversationId = request.conversation_id ?? `conv-${crypto.randomUUID()}`;
@@ -241,23 +271,25 @@ export async function addFeedback(db: D1Database, request: MemosFeedbackRequest)
         now,
         titleOf(request.feedback_content),
         taskId,
+        tenant,
       ),
-    recordTask(db, taskId, request.user_id, now),
+    recordTask(db, tenant, taskId, request.user_id, now),
   ]);
   return { message: "ok", data: { success: true, task_id: taskId, status: "completed" } };
 }
 
 export async function getMessages(
   db: D1Database,
+  tenant: string,
   request: MemosGetMessagesRequest,
 ): Promise<BackendResult<MemosMessagesData>> {
   const rows = await db
     .prepare(
       `SELECT role, content, created_at, updated_at FROM memories
-       WHERE user_id = ? AND conversation_id = ? AND NOT EXISTS (SELECT 1 FROM json_each(tags) WHERE json_each.value = ?)
+       WHERE user_id = ? AND conversation_id = ? AND tenant = ? AND NOT EXISTS (SELECT 1 FROM json_each(tags) WHERE json_each.value = ?)
        ORDER BY created_at DESC, rowid DESC LIMIT ?`,
     )
-    .bind(request.user_id, request.conversation_id, FEEDBACK_TAG, request.message_limit_number)
+    .bind(request.user_id, request.conversation_id, tenant, FEEDBACK_TAG, request.message_limit_number)
     .all<{ role: string; content: string; created_at: number; updated_at: number | null }>();
   // The newest N, told in the order they were said.
   const messages = rows.results.reverse().map((row) => ({

@@ -10,3 +10,4 @@ export { default as "0001_memories.sql" } from "../../migrations/0001_memories.s
 export { default as "0002_memories_by_user_rowid.sql" } from "../../migrations/0002_memories_by_user_rowid.sql";
 export { default as "0003_memory_management.sql" } from "../../migrations/0003_memory_management.sql";
 export { default as "0004_user_rowid_ranges.sql" } from "../../migrations/0004_user_rowid_ranges.sql";
+export { default as "0005_tenants.sql" } from "../../migrations/0005_tenants.sql";

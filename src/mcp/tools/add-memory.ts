@@ -6,6 +6,7 @@ import { validate } from "../../http/input";
 import { addRequestSchema, MAX_ID_LENGTH } from "../../http/schemas";
 import { shapeAdd } from "../../memos/answers";
 import { buildAddRequest } from "../../memos/requests";
+import { need } from "../../http/middleware";
 import { safely, withUser, type ToolScope } from "../context";
 
 const DESCRIPTION = [
@@ -66,6 +67,7 @@ export function registerAddMemory(server: McpServer, scope: ToolScope): void {
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     safely(scope, async ({ user_id, ...args }) => {
+      need(scope.c, "write");
       const { c } = scope;
       const input = validate(addRequestSchema, { ...args, user_id: scope.fixedUser ?? user_id });
       const { request, idempotencyKey } = buildAddRequest(input, c.var.config);

@@ -4,6 +4,7 @@ import * as z from "zod";
 import { validate } from "../../http/input";
 import { MAX_DELETE_IDS, deleteRequestSchema } from "../../http/schemas";
 import { deleteMemories } from "../../manage/operations";
+import { need } from "../../http/middleware";
 import { safely, withUser, type ToolScope } from "../context";
 
 const DESCRIPTION = [
@@ -25,6 +26,7 @@ export function registerDeleteMemory(server: McpServer, scope: ToolScope): void 
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     safely(scope, async ({ user_id, memory_ids }) => {
+      need(scope.c, "delete");
       // Always with the user: a model can only delete memories of the person it talks to.
       const input = validate(deleteRequestSchema, { user_id: scope.fixedUser ?? user_id, memory_ids });
       const { text, deleted } = await deleteMemories(scope.c, input);

@@ -4,6 +4,7 @@ import * as z from "zod";
 import { validate } from "../../http/input";
 import { forgetRequestSchema } from "../../http/schemas";
 import { forgetUser } from "../../manage/operations";
+import { need } from "../../http/middleware";
 import { safely, withUser, type ToolScope } from "../context";
 
 const DESCRIPTION = [
@@ -25,6 +26,7 @@ export function registerForgetUser(server: McpServer, scope: ToolScope): void {
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     safely(scope, async ({ user_id, dry_run }) => {
+      need(scope.c, "delete");
       const input = validate(forgetRequestSchema, { user_id: scope.fixedUser ?? user_id, dry_run });
       const { text, ...result } = await forgetUser(scope.c, input.user_id, input.dry_run === true);
       return { content: [{ type: "text", text }], structuredContent: result };

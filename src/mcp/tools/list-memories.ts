@@ -4,6 +4,7 @@ import * as z from "zod";
 import { validate } from "../../http/input";
 import { MAX_PAGE_SIZE, listRequestSchema } from "../../http/schemas";
 import { listMemories } from "../../manage/operations";
+import { need } from "../../http/middleware";
 import { safely, withUser, type ToolScope } from "../context";
 
 const DESCRIPTION = [
@@ -26,6 +27,7 @@ export function registerListMemories(server: McpServer, scope: ToolScope): void 
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     safely(scope, async ({ user_id, page, size }) => {
+      need(scope.c, "read");
       const input = validate(listRequestSchema, { user_id: scope.fixedUser ?? user_id, page, size });
       const { text, ...listed } = await listMemories(scope.c, input);
       return { content: [{ type: "text", text }], structuredContent: listed };

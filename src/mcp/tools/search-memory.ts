@@ -5,6 +5,7 @@ import { validate } from "../../http/input";
 import { DEFAULT_TOP_K, MAX_TOP_K, searchRequestSchema } from "../../http/schemas";
 import { shapeSearch } from "../../memos/answers";
 import { buildSearchRequest } from "../../memos/requests";
+import { need } from "../../http/middleware";
 import { safely, withUser, type ToolScope } from "../context";
 
 const DESCRIPTION = [
@@ -49,6 +50,7 @@ export function registerSearchMemory(server: McpServer, scope: ToolScope): void 
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     safely(scope, async ({ user_id, query, top_k }) => {
+      need(scope.c, "read");
       const { backend } = scope.c.var;
       const input = validate(searchRequestSchema, { user_id: scope.fixedUser ?? user_id, query, top_k });
       // A top_k above what the backend serves is clamped; a model needs no warning about it.
