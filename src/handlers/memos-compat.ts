@@ -61,7 +61,10 @@ memosCompat.post(`${MEMOS_PREFIX}/add/message`, async (c) => {
   if (deliveryOf(c) === "queued") {
     const { task } = await enqueueAdd(c, request);
     // The official client requires success, task_id and status to be non-null.
-    return c.json({ code: 0, message: "queued", data: { success: true, task_id: task.task_id, status: task.status } }, 202);
+    return c.json(
+      { code: 0, message: "queued", data: { success: true, task_id: task.task_id, status: task.status } },
+      202,
+    );
   }
   const outcome = await addOnce(c, request);
   return c.json({ code: 0, message: outcome.result.message, data: outcome.result.data });

@@ -37,14 +37,17 @@ v1Queue.post("/v1/queue/dead-letters", async (c) => {
   const text =
     deadLetters.length === 0
       ? "No failed adds."
-      : deadLetters.map((letter) => `- ${letter.task_id}: ${letter.reason ?? letter.error_code ?? "failed"}`).join("\n");
+      : deadLetters
+          .map((letter) => `- ${letter.task_id}: ${letter.reason ?? letter.error_code ?? "failed"}`)
+          .join("\n");
   return c.json({ ok: true, dead_letters: deadLetters, count: deadLetters.length, text });
 });
 
 v1Queue.post("/v1/queue/requeue", async (c) => {
   const input = await readInput(c, requeueRequestSchema);
   const ids = [...(input.task_ids ?? []), ...(input.task_id === undefined ? [] : [input.task_id])];
-  if ((ids.length > 0) === (input.all === true)) throwInvalid("Name task_id (or task_ids), or send all: true.", "task_id");
+  if (ids.length > 0 === (input.all === true))
+    throwInvalid("Name task_id (or task_ids), or send all: true.", "task_id");
   const { requeued, skipped } = await requeueTasks(c, input.all === true ? "all" : ids);
   return c.json({
     ok: true,

@@ -141,7 +141,7 @@ export const addRequestSchema = z.object({
   delivery: optionalChoice(
     "delivery",
     ["direct", "queued"] as const,
-    "queued: answer 202 at once and deliver the add when the backend can take it (README \"Queued adds\"); default ADD_DELIVERY.",
+    'queued: answer 202 at once and deliver the add when the backend can take it (README "Queued adds"); default ADD_DELIVERY.',
   ),
 });
 export type AddRequest = z.infer<typeof addRequestSchema>;

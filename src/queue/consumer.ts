@@ -59,7 +59,12 @@ export async function consumeAdds(batch: MessageBatch<unknown>, env: Bindings, c
 async function deliver(message: Message<unknown>, add: QueuedAdd, deps: AddDeps): Promise<void> {
   const { config, backend } = deps;
   const tasks = new TaskStore(deps.env.DEDUPE_LOCK, add.scope, config.dedupeTtlSeconds);
-  const key = { scope: add.scope, subject: add.subject, fingerprint: add.fingerprint, idempotencyKey: add.idempotency_key };
+  const key = {
+    scope: add.scope,
+    subject: add.subject,
+    fingerprint: add.fingerprint,
+    idempotencyKey: add.idempotency_key,
+  };
   const line = { queue: "adds", task_id: add.task_id, attempt: message.attempts, backend: backend.kind };
   try {
     const { result, replayed } = await addDeduped(deps, key, add.request);
@@ -92,7 +97,13 @@ async function deliver(message: Message<unknown>, add: QueuedAdd, deps: AddDeps)
     );
     await recordTask(tasks, add.task_id, { ...failed, status: "queued" });
     message.retry({ delaySeconds });
-    log({ ...line, outcome: "retry", error_code: failure.code, upstream_status: failure.upstreamStatus, delay_s: delaySeconds });
+    log({
+      ...line,
+      outcome: "retry",
+      error_code: failure.code,
+      upstream_status: failure.upstreamStatus,
+      delay_s: delaySeconds,
+    });
   }
 }
 

@@ -100,7 +100,7 @@ async function send(env: Bindings, message: QueuedAdd): Promise<void> {
   if (queue === undefined) {
     throw new AppError(
       "queue_unavailable",
-      "Queued adds need the ADD_QUEUE binding ([[queues.producers]] in wrangler.toml); send the add with delivery \"direct\".",
+      'Queued adds need the ADD_QUEUE binding ([[queues.producers]] in wrangler.toml); send the add with delivery "direct".',
     );
   }
   try {
