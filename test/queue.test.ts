@@ -600,6 +600,8 @@ describe("queued adds: acceptance", () => {
           deliveries: drained.deliveries,
           upstream_calls: upstream.calls.length,
           simulated_s: drained.clock,
+          enqueue_ms: enqueuedMs,
+          drain_ms: Date.now() - started - enqueuedMs,
         }),
       );
     },
