@@ -470,6 +470,22 @@ describe("queued adds: delivery", () => {
     expect(upstream.accepted).toHaveLength(1);
   });
 
+  it("after a delete, the same add queued again is a new task and reaches MemOS again", async () => {
+    const fake = fakeMemos();
+    const queue = capturingQueue();
+    const overrides = { ...CLOUD, ADD_QUEUE: queue.binding };
+    const first = await json(await postJson("/v1/add", { ...turn(), delivery: "queued" }, overrides));
+    await drain(queue, overrides);
+    expect((await postJson("/v1/forget", { user_id: "u-1" }, overrides)).status).toBe(200);
+    const again = await json(await postJson("/v1/add", { ...turn(), delivery: "queued" }, overrides));
+    expect(again).toMatchObject({ deduplicated: false, status: "queued" });
+    expect(again.task_id).not.toBe(first.task_id);
+    await drain(queue, overrides);
+    expect(fake.calls.filter((c) => c.url.endsWith("/add/message"))).toHaveLength(2);
+    // The first task's status is still there.
+    expect(await status(first.task_id as string, overrides)).toMatchObject({ status: "sent" });
+  });
+
   it("drops a message of another shape without retrying it", async () => {
     const upstream = mockMemos(() => memosOk({}));
     const batch = createMessageBatch(ADD_QUEUE_NAME, [
