@@ -30,11 +30,20 @@ export interface Config {
   searchRecentWindow: number;
   /** The `period` of the [[ratelimits]] blocks: what a limited caller is told to wait. */
   rateLimitPeriodSeconds: number;
+  /** How an add is delivered when the request does not say (README "Queued adds"). */
+  addDelivery: AddDelivery;
+  /** First retry delay of a queued add; it doubles per attempt (with jitter) up to `queueRetryMaxSeconds`. */
+  queueRetryBaseSeconds: number;
+  queueRetryMaxSeconds: number;
 }
+
+export type AddDelivery = "direct" | "queued";
 
 export const DEFAULT_MEMOS_BASE_URL = "https://memos.memtensor.cn/api/openmem/v1";
 /** KV refuses expirationTtl below 60 s. */
 const KV_MIN_TTL_SECONDS = 60;
+/** Queues' longest `delaySeconds`: 12 hours. */
+export const QUEUE_MAX_DELAY_SECONDS = 43_200;
 
 function intVar(value: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const parsed = Number.parseInt(value ?? "", 10);
@@ -54,6 +63,8 @@ const configCache = new WeakMap<object, Config>();
 export function readConfig(env: Bindings): Config {
   const cached = configCache.get(env);
   if (cached) return cached;
+  // The first retry must come within 30 s of a failure (issue 21), so the base is at most 30.
+  const queueRetryBaseSeconds = intVar(env.QUEUE_RETRY_BASE_SECONDS, 10, 1, 30);
   const key = env.MEMOS_API_KEY?.trim().replace(/^token\s+/i, "");
   const serverUrl = env.MEMOS_SERVER_URL?.trim()
     .replace(/\/+$/, "")
@@ -80,6 +91,9 @@ export function readConfig(env: Bindings): Config {
     searchRecentWindow: intVar(env.SEARCH_RECENT_WINDOW, 20_000, 1, 10_000_000),
     // The rate-limiting binding takes only 10 or 60.
     rateLimitPeriodSeconds: intVar(env.RATE_LIMIT_PERIOD_SECONDS, 60, 10, 60) < 60 ? 10 : 60,
+    addDelivery: env.ADD_DELIVERY?.trim().toLowerCase() === "queued" ? "queued" : "direct",
+    queueRetryBaseSeconds,
+    queueRetryMaxSeconds: intVar(env.QUEUE_RETRY_MAX_SECONDS, 600, queueRetryBaseSeconds, QUEUE_MAX_DELAY_SECONDS),
   };
   configCache.set(env, config);
   return config;

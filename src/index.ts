@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { getPath } from "hono/utils/url";
-import type { AppEnv } from "./env";
+import type { AppEnv, Bindings } from "./env";
 import { difyExtension } from "./handlers/dify-extension";
 import { difyKnowledge } from "./handlers/dify-knowledge";
 import { health } from "./handlers/health";
@@ -16,6 +16,7 @@ import { setup } from "./handlers/setup";
 import { v1 } from "./handlers/v1";
 import { AppError, errorResponse, noteError } from "./http/errors";
 import { corsFromConfig, requestContext, requestIds } from "./http/middleware";
+import { consumeAdds } from "./queue/consumer";
 
 /**
  * Dify appends `/retrieval` to an endpoint typed with a trailing slash, and the
@@ -34,7 +35,7 @@ app.use("*", requestIds, requestContext, corsFromConfig);
 app.route("/", setup); //         GET  / (setup page), GET /setup/dify-chatflow.yml
 app.route("/", health); //        GET  /health
 app.route("/", openapi); //       GET  /openapi.json (Dify custom tool)
-app.route("/", v1); //            POST /v1/add, POST /v1/search
+app.route("/", v1); //            POST /v1/add, POST /v1/search, memory management, POST /v1/queue/* (dead letters)
 app.route("/", difyExtension); // POST /dify/extension (API extension); before difyKnowledge, which takes /dify/*
 app.route("/", difyKnowledge); // POST /dify/retrieval (External Knowledge)
 app.route("/", memosCompat); //   POST /api/openmem/v1/add/message, POST /api/openmem/v1/search/memory (MemOS drop-in)
@@ -52,4 +53,6 @@ app.notFound((c) => {
 app.onError((error, c) => errorResponse(c, noteError(c, error)));
 
 export { DedupeLock } from "./dedupe/lock";
-export default app;
+export { app };
+/** HTTP through the app; queued adds and their dead letters through the consumer (src/queue/). */
+export default { fetch: app.fetch, queue: consumeAdds } satisfies ExportedHandler<Bindings>;

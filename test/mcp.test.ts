@@ -90,6 +90,7 @@ describe("MCP over the SDK client: tools", () => {
       "conversation_id",
       "tags",
       "idempotency_key",
+      "delivery",
     ]);
     expect(search?.outputSchema).toMatchObject({ properties: { memories: { type: "array" } } });
     await client.close();

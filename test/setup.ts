@@ -19,6 +19,7 @@ beforeEach(async () => {
       runInDurableObject(env.DEDUPE_LOCK.get(id), (_instance, state) => {
         state.storage.sql.exec("DELETE FROM entries");
         state.storage.sql.exec("DELETE FROM meta");
+        state.storage.sql.exec("DELETE FROM tasks");
       }),
     ),
   );

@@ -1,22 +1,53 @@
 /**
- * The one way to add: every add surface calls `addOnce`, and one logical add
- * reaches the backend once, however often it is delivered (see deduper.ts).
+ * The one way to add: every add surface calls `addOnce`, the queue consumer
+ * calls `addDeduped` (what `addOnce` runs), and one logical add reaches the
+ * backend once, however often it is delivered (see deduper.ts).
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import type { Config } from "../config";
+import type { AppEnv, Bindings } from "../env";
 import { AppError } from "../http/errors";
+import type { MemoryBackend } from "../memos/backend";
 import type { BackendResult, MemosAddData, MemosAddRequest } from "../memos/types";
-import { Deduper, type Outcome } from "./deduper";
+import { Deduper, type DedupeKey, type Outcome } from "./deduper";
 import { addFingerprint } from "./fingerprint";
 
 /** The add's first user (group adds: the first in sort order), else its agent: adds of one user share a lock shard. */
-function subjectOf(request: MemosAddRequest): string {
+export function subjectOf(request: MemosAddRequest): string {
   const users = Array.isArray(request.user_id) ? [...request.user_id].sort() : [request.user_id];
   return users[0] ?? `agent:${request.agent_id ?? ""}`;
 }
 
 /** A claim outlives the add's own timeout by this much before it counts as dead. */
 const LEASE_MARGIN_MS = 5_000;
+
+/** What an add needs besides the add itself; a request and the queue consumer each make one. */
+export interface AddDeps {
+  env: Bindings;
+  config: Config;
+  backend: MemoryBackend;
+  waitUntil: (work: Promise<unknown>) => void;
+  /** A tolerated KV or lock failure; `afterAnswer` when the log line is already written. */
+  onStoreError: (operation: string, afterAnswer?: boolean) => void;
+}
+
+/** The dedupe identity of `request` in `scope` (a caller): the same for a direct and a queued add. */
+export async function dedupeKeyOf(
+  scope: string,
+  request: MemosAddRequest,
+  idempotencyKey: string | undefined,
+): Promise<DedupeKey> {
+  return { scope, subject: subjectOf(request), fingerprint: await addFingerprint(request), idempotencyKey };
+}
+
+/** Adds `request` through the backend unless the add of `key` was already made. */
+export function addDeduped(
+  deps: AddDeps,
+  key: DedupeKey,
+  request: MemosAddRequest,
+): Promise<Outcome<BackendResult<MemosAddData>>> {
+  return deduperFor(deps).run(key, () => deps.backend.add(request));
+}
 
 /**
  * Adds `request` through the request's backend unless the same add was already
@@ -29,18 +60,16 @@ export async function addOnce(
   request: MemosAddRequest,
   bodyIdempotencyKey?: string,
 ): Promise<Outcome<BackendResult<MemosAddData>>> {
-  const { backend, log } = c.var;
-  const deduper = deduperFor(c);
-  const key = {
-    scope: c.var.dedupeScope,
-    subject: subjectOf(request),
-    fingerprint: await addFingerprint(request),
-    idempotencyKey: c.req.header("Idempotency-Key")?.trim() || bodyIdempotencyKey,
-  };
-  const outcome = await deduper.run(key, () => backend.add(request));
-  log.dedupe_hit = outcome.replayed;
+  const key = await dedupeKeyOf(c.var.dedupeScope, request, idempotencyKeyOf(c, bodyIdempotencyKey));
+  const outcome = await addDeduped(requestDeps(c), key, request);
+  c.var.log.dedupe_hit = outcome.replayed;
   if (outcome.replayed) c.header("Idempotent-Replayed", "true");
   return outcome;
+}
+
+/** The `Idempotency-Key` header wins over a key from the body. */
+export function idempotencyKeyOf(c: Context<AppEnv>, bodyIdempotencyKey: string | undefined): string | undefined {
+  return c.req.header("Idempotency-Key")?.trim() || bodyIdempotencyKey;
 }
 
 /**
@@ -49,7 +78,7 @@ export async function addOnce(
  */
 export async function forgetAdds(c: Context<AppEnv>): Promise<void> {
   try {
-    await deduperFor(c).forgetScope(c.var.dedupeScope);
+    await deduperFor(requestDeps(c)).forgetScope(c.var.dedupeScope);
   } catch (error) {
     throw new AppError(
       "dedupe_unavailable",
@@ -59,19 +88,30 @@ export async function forgetAdds(c: Context<AppEnv>): Promise<void> {
   }
 }
 
-function deduperFor(c: Context<AppEnv>): Deduper {
-  const { config, log, requestId } = c.var;
+/** A request's add dependencies: tolerated store failures go on its log line (or a line of their own after it). */
+export function requestDeps(c: Context<AppEnv>): AddDeps {
+  const { config, backend, log, requestId } = c.var;
+  return {
+    env: c.env,
+    config,
+    backend,
+    waitUntil: (work) => c.executionCtx.waitUntil(work),
+    onStoreError: (operation, afterAnswer) => {
+      if (afterAnswer) console.warn(JSON.stringify({ request_id: requestId, store_error: operation }));
+      else log.store_error = operation;
+    },
+  };
+}
+
+function deduperFor(deps: AddDeps): Deduper {
   return new Deduper(
-    { kv: c.env.DEDUPE, locks: c.env.DEDUPE_LOCK },
+    { kv: deps.env.DEDUPE, locks: deps.env.DEDUPE_LOCK },
     {
-      ttlSeconds: config.dedupeTtlSeconds,
-      waitMs: config.dedupeWaitMs,
-      leaseMs: config.addTimeoutMs + LEASE_MARGIN_MS,
-      waitUntil: (work) => c.executionCtx.waitUntil(work),
-      onStoreError: (operation, afterAnswer) => {
-        if (afterAnswer) console.warn(JSON.stringify({ request_id: requestId, store_error: operation }));
-        else log.store_error = operation;
-      },
+      ttlSeconds: deps.config.dedupeTtlSeconds,
+      waitMs: deps.config.dedupeWaitMs,
+      leaseMs: deps.config.addTimeoutMs + LEASE_MARGIN_MS,
+      waitUntil: deps.waitUntil,
+      onStoreError: deps.onStoreError,
     },
   );
 }

@@ -92,8 +92,13 @@ export class Deduper {
 
   /** The name of the lock object an add of `subject` in `scope` uses. */
   static async lockName(scope: string, subject: string): Promise<string> {
+    return lockShardName(scope, await Deduper.shardOf(subject));
+  }
+
+  /** Which of its scope's lock shards an add of `subject` uses. */
+  static async shardOf(subject: string): Promise<number> {
     const digest = await sha256Hex(subject);
-    return lockShardName(scope, Number.parseInt(digest.slice(0, 8), 16) % LOCK_SHARDS);
+    return Number.parseInt(digest.slice(0, 8), 16) % LOCK_SHARDS;
   }
 
   async run<T>(key: DedupeKey, attempt: () => Promise<T>): Promise<Outcome<T>> {
@@ -234,7 +239,7 @@ export class Deduper {
   }
 }
 
-function lockShardName(scope: string, shard: number): string {
+export function lockShardName(scope: string, shard: number): string {
   return `${LOCK_PREFIX}:${scope}:shard:${shard}`;
 }
 
@@ -272,7 +277,7 @@ class LockClient {
   }
 }
 
-function assertSameBody(recorded: string, given: string): void {
+export function assertSameBody(recorded: string, given: string): void {
   if (recorded !== given) {
     throw new AppError(
       "idempotency_key_reused",

@@ -13,9 +13,44 @@
  *   meta('generation')
  *     bumped by `forget` (a delete in the scope): adds claimed before it are
  *     not recorded when they complete, so a re-add after the delete is made again
+ *   tasks(task_id, key, status, record, expires_at)
+ *     the status of each queued add (src/queue/), in the shard of its dedupe
+ *     key, kept DEDUPE_TTL_SECONDS after its last change: `key` finds the live
+ *     task of an add enqueued again, `record` is its TaskRecord as JSON
  * An alarm drops what has expired.
  */
 import { DurableObject } from "cloudflare:workers";
+
+/** A queued add's state (README "Queued adds"). */
+export type TaskStatus = "queued" | "sent" | "completed" | "failed";
+
+export interface TaskRecord {
+  task_id: string;
+  status: TaskStatus;
+  /** The add's dedupe storage key; null once a delete made its completed add forgettable. */
+  key: string | null;
+  fingerprint: string;
+  created_at: number;
+  updated_at: number;
+  /** Deliveries tried so far. */
+  attempts: number;
+  /** MemOS's own task, once the backend took the add. */
+  memos_task_id: string | null;
+  memos_status: string | null;
+  /** The backend had the add already (a repeat); nothing was sent again. */
+  deduplicated: boolean;
+  /** Why the last delivery failed (an error code and our message, never a secret). */
+  error_code: string | null;
+  reason: string | null;
+  /** The queue message of a failed add (JSON), kept so an operator can re-queue it. */
+  message: string | null;
+}
+
+export type TaskPatch = Partial<Omit<TaskRecord, "task_id" | "created_at" | "updated_at">>;
+
+export type OpenTaskAnswer = { created: true; task: TaskRecord } | { created: false; task: TaskRecord };
+
+const FINISHED: ReadonlySet<TaskStatus> = new Set(["sent", "completed"]);
 
 export type ClaimAnswer =
   | { state: "claimed" }
@@ -43,6 +78,101 @@ export class DedupeLock extends DurableObject {
       key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, owner TEXT, lease_until INTEGER, result TEXT, expires_at INTEGER,
       generation INTEGER)`);
     this.#sql.exec("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS tasks (
+      task_id TEXT PRIMARY KEY, key TEXT, status TEXT NOT NULL, record TEXT NOT NULL, expires_at INTEGER NOT NULL)`);
+    this.#sql.exec("CREATE INDEX IF NOT EXISTS tasks_key ON tasks (key)");
+  }
+
+  /**
+   * Records a queued add, unless the same add (same dedupe key) is already
+   * queued or delivered and not forgotten: then that task is answered, and the
+   * caller retrying its enqueue gets the same task id and no second message.
+   */
+  async openTask(task: TaskRecord, ttlMs: number): Promise<OpenTaskAnswer> {
+    const now = Date.now();
+    if (task.key !== null) {
+      const live = this.#sql
+        .exec<{ record: string }>(
+          "SELECT record FROM tasks WHERE key = ? AND status != 'failed' AND expires_at > ? ORDER BY expires_at DESC LIMIT 1",
+          task.key,
+          now,
+        )
+        .toArray()[0];
+      if (live) return { created: false, task: JSON.parse(live.record) as TaskRecord };
+    }
+    await this.#writeTask(task, now + ttlMs);
+    return { created: true, task };
+  }
+
+  /**
+   * Merges `patch` into a task (creating it if its record was never written,
+   * say the lock was unreachable at enqueue). A delivered add is never turned
+   * back into queued or failed by a late or duplicate delivery.
+   */
+  async updateTask(taskId: string, patch: TaskPatch, ttlMs: number): Promise<TaskRecord> {
+    const now = Date.now();
+    const current = this.getTask(taskId);
+    if (current && FINISHED.has(current.status) && patch.status !== undefined && !FINISHED.has(patch.status)) {
+      return current;
+    }
+    const base: TaskRecord = current ?? {
+      task_id: taskId,
+      status: "queued",
+      key: null,
+      fingerprint: "",
+      created_at: now,
+      updated_at: now,
+      attempts: 0,
+      memos_task_id: null,
+      memos_status: null,
+      deduplicated: false,
+      error_code: null,
+      reason: null,
+      message: null,
+    };
+    const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+    const task: TaskRecord = { ...base, ...defined, task_id: taskId, updated_at: now };
+    await this.#writeTask(task, now + ttlMs);
+    return task;
+  }
+
+  getTask(taskId: string): TaskRecord | null {
+    const row = this.#sql
+      .exec<{ record: string }>("SELECT record FROM tasks WHERE task_id = ? AND expires_at > ?", taskId, Date.now())
+      .toArray()[0];
+    return row ? (JSON.parse(row.record) as TaskRecord) : null;
+  }
+
+  /** Tasks in `status`, oldest first. */
+  listTasks(status: TaskStatus, limit: number): TaskRecord[] {
+    return this.#sql
+      .exec<{ record: string }>(
+        "SELECT record FROM tasks WHERE status = ? AND expires_at > ? ORDER BY expires_at LIMIT ?",
+        status,
+        Date.now(),
+        limit,
+      )
+      .toArray()
+      .map((row) => JSON.parse(row.record) as TaskRecord);
+  }
+
+  /** The enqueue failed: the task never existed. */
+  dropTask(taskId: string): void {
+    this.#sql.exec("DELETE FROM tasks WHERE task_id = ?", taskId);
+  }
+
+  async #writeTask(task: TaskRecord, expiresAt: number): Promise<void> {
+    this.#sql.exec(
+      `INSERT INTO tasks (task_id, key, status, record, expires_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (task_id) DO UPDATE SET key = excluded.key, status = excluded.status, record = excluded.record,
+         expires_at = excluded.expires_at`,
+      task.task_id,
+      task.key,
+      task.status,
+      JSON.stringify(task),
+      expiresAt,
+    );
+    await this.#wakeBy(expiresAt);
   }
 
   /** Take the lock on `key` for `owner`, unless the add is done or another live attempt holds it. */
@@ -124,6 +254,8 @@ export class DedupeLock extends DurableObject {
       next,
     );
     this.#sql.exec("DELETE FROM entries WHERE result IS NOT NULL");
+    // A delivered queued add keeps its status, but the same add enqueued again is a new add.
+    this.#sql.exec("UPDATE tasks SET key = NULL WHERE status IN ('sent', 'completed')");
     return next;
   }
 
@@ -138,9 +270,12 @@ export class DedupeLock extends DurableObject {
     this.#sql.exec("DELETE FROM entries WHERE result IS NOT NULL AND expires_at <= ?", now);
     this.#sql.exec("DELETE FROM entries WHERE result IS NULL AND (lease_until IS NULL OR lease_until <= ?)", now);
     this.#sql.exec("UPDATE entries SET owner = NULL, lease_until = NULL WHERE lease_until <= ?", now);
+    this.#sql.exec("DELETE FROM tasks WHERE expires_at <= ?", now);
     const next = this.#sql
       .exec<{ next: number | null }>(
-        "SELECT MIN(MIN(COALESCE(expires_at, 9e15)), MIN(COALESCE(lease_until, 9e15))) AS next FROM entries",
+        `SELECT MIN(
+           COALESCE((SELECT MIN(MIN(COALESCE(expires_at, 9e15)), MIN(COALESCE(lease_until, 9e15))) FROM entries), 9e15),
+           (SELECT COALESCE(MIN(expires_at), 9e15) FROM tasks)) AS next`,
       )
       .one().next;
     if (next !== null && next < 9e15) await this.ctx.storage.setAlarm(next);

@@ -25,6 +25,7 @@ import { readInput, throwInvalid, validate } from "../http/input";
 import { MAX_DELETE_IDS, MAX_FREE_TEXT, MAX_ID_LENGTH, MAX_PAGE_SIZE } from "../http/schemas";
 import { dropUndefined } from "../memos/requests";
 import { MEMORY_STATUSES, type MemosDeleteRequest } from "../memos/types";
+import { queuedTaskStatus } from "../queue/status";
 
 export const memosManagement = new Hono<AppEnv>();
 
@@ -130,6 +131,8 @@ const statusSchema = z.looseObject({ task_id: requiredId("task_id", "task_id") }
 memosManagement.post("/get/status", async (c) => {
   need(c, "read");
   const { task_id } = await readInput(c, statusSchema);
+  const queued = await queuedTaskStatus(c, task_id);
+  if (queued !== undefined) return c.json({ code: 0, message: "ok", data: queued });
   const { message, data } = await c.var.backend.taskStatus(task_id);
   if (data === null) throw new AppError("not_found", `No task ${task_id} is known.`, { field: "task_id" });
   return c.json({ code: 0, message, data });

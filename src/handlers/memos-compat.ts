@@ -17,6 +17,7 @@ import { allowedMethods, requireCaller, need } from "../http/middleware";
 import { MAX_FREE_TEXT, MAX_ID_LENGTH, messagesField, userIdsField } from "../http/schemas";
 import { MemosError } from "../memos/errors";
 import { buildCompatAddRequest, buildCompatSearchRequest } from "../memos/requests";
+import { deliveryOf, enqueueAdd } from "../queue/enqueue";
 import { memosManagement } from "./memos-compat-manage";
 
 export const MEMOS_PREFIX = "/api/openmem/v1";
@@ -56,7 +57,17 @@ memosCompat.post(`${MEMOS_PREFIX}/add/message`, async (c) => {
   need(c, "write");
   const input = await readInput(c, memosAddSchema);
   if (input.user_id === undefined && input.agent_id === undefined) throwInvalid("user_id is required", "user_id");
-  const outcome = await addOnce(c, buildCompatAddRequest(input, c.var.config));
+  const request = buildCompatAddRequest(input, c.var.config);
+  // The body is MemOS's own and passed through, so only the header (or ADD_DELIVERY) asks for queueing.
+  if (deliveryOf(c) === "queued") {
+    const { task } = await enqueueAdd(c, request);
+    // The official client requires success, task_id and status to be non-null.
+    return c.json(
+      { code: 0, message: "queued", data: { success: true, task_id: task.task_id, status: task.status } },
+      202,
+    );
+  }
+  const outcome = await addOnce(c, request);
   return c.json({ code: 0, message: outcome.result.message, data: outcome.result.data });
 });
 
@@ -91,6 +102,7 @@ const MEMOS_CODES: Record<ErrorCode, number> = {
   not_configured: 50300,
   store_unavailable: 50300,
   dedupe_unavailable: 50300,
+  queue_unavailable: 50300,
   upstream_timeout: 50400,
 };
 

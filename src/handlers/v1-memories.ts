@@ -22,6 +22,7 @@ import {
 } from "../http/schemas";
 import { deleteMemories, forgetUser, listMemories, memoryNotFound, ownedMemory } from "../manage/operations";
 import { dropUndefined } from "../memos/requests";
+import { queuedTaskStatus } from "../queue/status";
 
 export const v1Memories = new Hono<AppEnv>();
 
@@ -82,6 +83,11 @@ v1Memories.post("/v1/update", async (c) => {
 v1Memories.post("/v1/status", async (c) => {
   need(c, "read");
   const { task_id } = await readInput(c, statusRequestSchema);
+  const queued = await queuedTaskStatus(c, task_id);
+  if (queued !== undefined) {
+    const why = queued.reason === null ? "" : ` (${queued.reason})`;
+    return c.json({ ok: true, ...queued, text: `Queued add ${task_id} is ${queued.status}${why}.` });
+  }
   const { data } = await c.var.backend.taskStatus(task_id);
   if (data === null) throw new AppError("not_found", `No task ${task_id} is known.`, { field: "task_id" });
   const status = data.status ?? "unknown";

@@ -6,20 +6,27 @@ import { errorResponse, noteError } from "../http/errors";
 import { readInput } from "../http/input";
 import { allowedMethods, requireCaller, need } from "../http/middleware";
 import { addRequestSchema, searchRequestSchema } from "../http/schemas";
-import { shapeAdd, shapeSearch } from "../memos/answers";
+import { shapeAdd, shapeQueuedAdd, shapeSearch } from "../memos/answers";
 import { buildAddRequest, buildSearchRequest } from "../memos/requests";
+import { deliveryOf, enqueueAdd } from "../queue/enqueue";
 import { v1Memories } from "./v1-memories";
+import { v1Queue } from "./v1-queue";
 
 export const v1 = new Hono<AppEnv>();
 
 v1.use("/v1/*", allowedMethods(v1), requireCaller);
 v1.onError((error, c) => errorResponse(c, noteError(c, error)));
 v1.route("/", v1Memories); // list, get, delete, forget, update, status, feedback, messages
+v1.route("/", v1Queue); // queue/dead-letters, queue/requeue
 
 v1.post("/v1/add", async (c) => {
   need(c, "write");
   const input = await readInput(c, addRequestSchema);
-  const { request, idempotencyKey } = buildAddRequest(input, c.var.config);
+  const { request, idempotencyKey, delivery } = buildAddRequest(input, c.var.config);
+  if (deliveryOf(c, delivery) === "queued") {
+    const { task, replayed } = await enqueueAdd(c, request, idempotencyKey);
+    return c.json({ ok: true, ...shapeQueuedAdd(request, task, replayed) }, 202);
+  }
   const outcome = await addOnce(c, request, idempotencyKey);
   return c.json({ ok: true, ...shapeAdd(request, outcome.result, outcome.replayed) });
 });

@@ -31,6 +31,7 @@ export const ERROR_STATUS = {
   not_configured: 503,
   store_unavailable: 503,
   dedupe_unavailable: 503,
+  queue_unavailable: 503,
   upstream_timeout: 504,
 } as const;
 

@@ -100,6 +100,23 @@ export function optionalBoolean(field: string, description: string) {
     .meta({ type: "string", enum: ["true", "false"], description });
 }
 
+/** One of a few words, in any case; absent when empty. */
+export function optionalChoice<const T extends readonly [string, ...string[]]>(
+  field: string,
+  choices: T,
+  description: string,
+) {
+  return z
+    .preprocess(
+      (value) => {
+        const present = absentToUndefined(value);
+        return typeof present === "string" ? present.trim().toLowerCase() : present;
+      },
+      z.enum(choices, { error: `${field} must be one of ${choices.join(", ")}` }).optional(),
+    )
+    .meta({ type: "string", enum: [...choices], description });
+}
+
 /** A JSON array string, or comma-separated values, or a real array (repeated form keys arrive as one). */
 export function optionalList(field: string, maxItems: number, maxItemLength: number, description: string) {
   return z

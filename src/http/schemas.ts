@@ -6,6 +6,7 @@ import * as z from "zod";
 import {
   isAbsent,
   parseJsonOr,
+  optionalChoice,
   optionalBoolean,
   optionalInt,
   optionalList,
@@ -13,6 +14,7 @@ import {
   optionalObject,
   optionalText,
   optionalIdList,
+  optionalId,
   requiredId,
   requiredText,
 } from "./fields";
@@ -136,6 +138,11 @@ export const addRequestSchema = z.object({
   async_mode: optionalBoolean("async_mode", "MemOS extracts memories in the background (default true)."),
   allow_memory_view: optionalBoolean("allow_memory_view", "Let MemOS build memory views from this add."),
   source: optionalText("source", 100, "Who wrote the memory (default memos-edge)."),
+  delivery: optionalChoice(
+    "delivery",
+    ["direct", "queued"] as const,
+    'queued: answer 202 at once and deliver the add when the backend can take it (README "Queued adds"); default ADD_DELIVERY.',
+  ),
 });
 export type AddRequest = z.infer<typeof addRequestSchema>;
 
@@ -236,4 +243,14 @@ export const messagesRequestSchema = z.object({
   user_id: userField("Whose conversation."),
   conversation_id: requiredText("conversation_id", MAX_ID_LENGTH, "The conversation."),
   limit: optionalInt("limit", 1, MAX_PAGE_SIZE, `The newest N messages (default 6, at most ${MAX_PAGE_SIZE}).`),
+});
+
+export const deadLettersRequestSchema = z.object({
+  limit: optionalInt("limit", 1, 100, "How many failed adds at most, oldest first (default 100)."),
+});
+
+export const requeueRequestSchema = z.object({
+  task_ids: optionalIdList("task_ids", 100, "The failed adds to send again (a task_id or a list of them)."),
+  task_id: optionalId("task_id", "One failed add to send again."),
+  all: optionalBoolean("all", "true: send every failed add of this caller again (up to 100 per call)."),
 });

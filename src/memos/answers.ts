@@ -194,3 +194,26 @@ export function shapeAdd(request: MemosAddRequest, result: BackendResult<MemosAd
       : `Added ${count} ${noun} to memory for ${userIds.join(", ")}${where}.`,
   };
 }
+
+/** A queued add's answer (202): the same fields as a made add, with memos-edge's task. */
+export function shapeQueuedAdd(
+  request: MemosAddRequest,
+  task: { task_id: string; status: string },
+  replayed: boolean,
+): ShapedAdd {
+  const userIds = Array.isArray(request.user_id) ? request.user_id : [request.user_id];
+  const count = request.messages.length;
+  const noun = count === 1 ? "message" : "messages";
+  const where = request.conversation_id ? ` (conversation ${request.conversation_id})` : "";
+  return {
+    deduplicated: replayed,
+    user_id: request.user_id,
+    conversation_id: request.conversation_id ?? null,
+    message_count: count,
+    task_id: task.task_id,
+    status: task.status,
+    text: replayed
+      ? `Already queued: ${count} ${noun} for ${userIds.join(", ")}${where} (task ${task.task_id}, ${task.status}); this repeat was not queued again.`
+      : `Queued ${count} ${noun} for ${userIds.join(", ")}${where}: delivered to memory when the backend can take them (task ${task.task_id}).`,
+  };
+}

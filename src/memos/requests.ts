@@ -2,6 +2,7 @@
  * Turns a validated request of any surface into the MemOS request every
  * backend takes. Pure: no I/O, no Hono.
  */
+import type { AddDelivery } from "../config";
 import { throwInvalid } from "../http/input";
 import {
   DEFAULT_TOP_K,
@@ -67,6 +68,8 @@ export function collectMessages(
 export interface BuiltAdd {
   request: MemosAddRequest;
   idempotencyKey: string | undefined;
+  /** How the caller asked for it to be delivered; never sent to MemOS. */
+  delivery: AddDelivery | undefined;
 }
 
 export function buildAddRequest(input: AddRequest, limits: MessageLimits): BuiltAdd {
@@ -78,6 +81,7 @@ export function buildAddRequest(input: AddRequest, limits: MessageLimits): Built
     ai_messages,
     idempotency_key,
     source,
+    delivery,
     ...passthrough
   } = input;
   const collected = collectMessages(messages, user_message ?? user_messages, assistant_message ?? ai_messages);
@@ -87,7 +91,7 @@ export function buildAddRequest(input: AddRequest, limits: MessageLimits): Built
     source: source ?? DEFAULT_SOURCE,
   };
   if (Array.isArray(request.user_id)) request.user_id = distinct(request.user_id);
-  return { request, idempotencyKey: idempotency_key };
+  return { request, idempotencyKey: idempotency_key, delivery };
 }
 
 export interface BuiltSearch {

@@ -4,9 +4,10 @@ import * as z from "zod";
 import { addOnce } from "../../dedupe/add-once";
 import { validate } from "../../http/input";
 import { addRequestSchema, MAX_ID_LENGTH } from "../../http/schemas";
-import { shapeAdd } from "../../memos/answers";
+import { shapeAdd, shapeQueuedAdd } from "../../memos/answers";
 import { buildAddRequest } from "../../memos/requests";
 import { need } from "../../http/middleware";
+import { deliveryOf, enqueueAdd } from "../../queue/enqueue";
 import { safely, withUser, type ToolScope } from "../context";
 
 const DESCRIPTION = [
@@ -44,6 +45,12 @@ const shape = {
     .max(200)
     .optional()
     .describe("Any unique string for this turn: a retry with the same key is stored once."),
+  delivery: z
+    .enum(["direct", "queued"])
+    .optional()
+    .describe(
+      "queued: return at once and store the turn when the memory service can take it (status via its task_id). Default: the server's setting.",
+    ),
 };
 
 const outputShape = {
@@ -70,7 +77,12 @@ export function registerAddMemory(server: McpServer, scope: ToolScope): void {
       need(scope.c, "write");
       const { c } = scope;
       const input = validate(addRequestSchema, { ...args, user_id: scope.fixedUser ?? user_id });
-      const { request, idempotencyKey } = buildAddRequest(input, c.var.config);
+      const { request, idempotencyKey, delivery } = buildAddRequest(input, c.var.config);
+      if (deliveryOf(c, delivery) === "queued") {
+        const { task, replayed } = await enqueueAdd(c, request, idempotencyKey);
+        const { text, ...queued } = shapeQueuedAdd(request, task, replayed);
+        return { content: [{ type: "text", text }], structuredContent: queued };
+      }
       const outcome = await addOnce(c, request, idempotencyKey);
       const { text, ...added } = shapeAdd(request, outcome.result, outcome.replayed);
       return { content: [{ type: "text", text }], structuredContent: added };
