@@ -6,8 +6,10 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { readConfig } from "../config";
 import type { AppEnv } from "../env";
-import { backendFor } from "../memos/backend";
-import { TenantConfigError, type Scope } from "../tenants/config";
+import type { Config } from "../config";
+import type { Bindings } from "../env";
+import { backendFor, type MemoryBackend } from "../memos/backend";
+import { TenantConfigError, type Scope, type Tenant } from "../tenants/config";
 import { callerId, matchToken, UnauthorizedError } from "./auth";
 import { AppError } from "./errors";
 
@@ -19,7 +21,7 @@ export const requestContext = createMiddleware<AppEnv>(async function requestCon
   const started = Date.now();
   const config = readConfig(c.env);
   c.set("config", config);
-  c.set("backend", backendFor(c.env, config));
+  c.set("backend", sharedBackend(c.env, config));
   c.set("log", {});
   await next();
   // Dify decodes by the declared charset and guesses without one.
@@ -74,7 +76,7 @@ export const requireCaller = createMiddleware<AppEnv>(async function requireCall
   c.set("tenant", tenant);
   // Per tenant, so rotating a tenant's token never makes an add twice; per token in the shared space (as ever).
   c.set("dedupeScope", tenant.name === null ? caller : `tenant-${tenant.name}`);
-  if (table.names.length > 0) c.set("backend", backendFor(c.env, config, tenant, table.names));
+  if (table.names.length > 0) c.set("backend", tenantBackend(c.env, config, tenant, table.names));
   if (!(await allowed(c.env.RATE_LIMITER, caller))) {
     throw new AppError("rate_limited", "Too many requests for this caller token; retry later.", {
       retryAfter: config.rateLimitPeriodSeconds,
@@ -95,6 +97,25 @@ const SCOPE_VERBS: Record<Scope, string> = {
   write: "write memories (add, update, feedback)",
   delete: "delete memories (delete, forget)",
 };
+
+/**
+ * Backends hold no request state, so each is built once per isolate and
+ * configuration (the env object lives as long as the isolate), not per request.
+ */
+const sharedBackends = new WeakMap<Config, MemoryBackend>();
+const tenantBackends = new WeakMap<Tenant, MemoryBackend>();
+
+function sharedBackend(env: Bindings, config: Config): MemoryBackend {
+  let backend = sharedBackends.get(config);
+  if (backend === undefined) sharedBackends.set(config, (backend = backendFor(env, config)));
+  return backend;
+}
+
+function tenantBackend(env: Bindings, config: Config, tenant: Tenant, names: string[]): MemoryBackend {
+  let backend = tenantBackends.get(tenant);
+  if (backend === undefined) tenantBackends.set(tenant, (backend = backendFor(env, config, tenant, names)));
+  return backend;
+}
 
 /** Optional: a deploy without the [[ratelimits]] block runs unlimited. */
 async function allowed(limiter: RateLimit | undefined, key: string): Promise<boolean> {

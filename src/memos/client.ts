@@ -98,7 +98,11 @@ export class MemosClient {
   #interpret(response: Response, text: string): MemosAnswer {
     const status = response.status;
     // Before anything is kept or answered: MemOS may echo the key anywhere (a message, a task id, data).
-    const envelope = memosEnvelopeSchema.safeParse(redactDeep(safeJson(text), this.#apiKey));
+    // The walk is skipped when the text cannot hold the key: no JSON encoder escapes a key's ASCII letters.
+    const parsed = safeJson(text);
+    const envelope = memosEnvelopeSchema.safeParse(
+      text.includes(this.#apiKey) ? redactDeep(parsed, this.#apiKey) : parsed,
+    );
     const memosCode = envelope.success ? envelope.data.code : undefined;
     const upstreamMessage = this.#redact((envelope.success ? envelope.data.message : undefined) ?? `HTTP ${status}`);
     const details: MemosErrorDetails = { httpStatus: status };
