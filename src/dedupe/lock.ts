@@ -253,6 +253,7 @@ export class DedupeLock extends DurableObject {
       "INSERT INTO meta (name, value) VALUES ('generation', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
       next,
     );
+    this.#generationNow = next;
     this.#sql.exec("DELETE FROM entries WHERE result IS NOT NULL");
     // A delivered queued add keeps its status, but the same add enqueued again is a new add.
     this.#sql.exec("UPDATE tasks SET key = NULL WHERE status IN ('sent', 'completed')");
@@ -261,6 +262,7 @@ export class DedupeLock extends DurableObject {
 
   /** Drops what has expired and wakes again for what has not. */
   override async alarm(): Promise<void> {
+    this.#alarmAt = null;
     // Objects of the previous layout (one per key, KV-style storage) are simply emptied.
     if (this.ctx.storage.kv.get("claim") !== undefined || this.ctx.storage.kv.get("done") !== undefined) {
       this.ctx.storage.kv.delete("claim");
@@ -278,22 +280,34 @@ export class DedupeLock extends DurableObject {
            (SELECT COALESCE(MIN(expires_at), 9e15) FROM tasks)) AS next`,
       )
       .one().next;
-    if (next !== null && next < 9e15) await this.ctx.storage.setAlarm(next);
+    if (next !== null && next < 9e15) {
+      await this.ctx.storage.setAlarm(next);
+      this.#alarmAt = next;
+    }
   }
 
   #entry(key: string): Entry | undefined {
     return this.#sql.exec<Entry>("SELECT * FROM entries WHERE key = ?", key).toArray()[0];
   }
 
+  // A Durable Object runs one call at a time and is the only writer of its storage, so what it
+  // last read or wrote is kept in memory: a fresh add then costs no storage read for either.
+  #generationNow: number | undefined;
+  /** The alarm's time as last set or read; null when none is set; undefined until read. */
+  #alarmAt: number | null | undefined;
+
   #generation(): number {
-    return (
-      this.#sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'generation'").toArray()[0]?.value ?? 0
-    );
+    this.#generationNow ??=
+      this.#sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'generation'").toArray()[0]?.value ?? 0;
+    return this.#generationNow;
   }
 
   /** The alarm fires by `at` at the latest (one alarm per object, at its earliest deadline). */
   async #wakeBy(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
+    if (this.#alarmAt === null || this.#alarmAt > at) {
+      await this.ctx.storage.setAlarm(at);
+      this.#alarmAt = at;
+    }
   }
 }

@@ -258,7 +258,7 @@ export class D1Backend implements MemoryBackend {
     // The rowid range does the narrowing; `+` keeps SQLite from reading the user's rows
     // through the user_id index instead of as one range of the table. Archived (or
     // otherwise retired) memories are kept but not recalled.
-    const where: string[] = ["+m.user_id = ?", "m.tenant = ?", "m.status = 'activated'"];
+    const where: string[] = ["+m.user_id = ?", "+m.tenant = ?", "m.status = 'activated'"];
     const params: unknown[] = [request.user_id ?? "", this.#tenant];
     if (request.conversation_id) {
       where.push("m.conversation_id = ?");
