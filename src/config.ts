@@ -76,7 +76,7 @@ export function readConfig(env: Bindings): Config {
     memosServerUrl: serverUrl ? serverUrl : undefined,
     memosServerKey: serverKey ? serverKey : undefined,
     authTokens: listVar(env.AUTH_TOKENS),
-    tenants: tenantsOf(listVar(env.AUTH_TOKENS), env.TENANTS),
+    tenants: tenantsOf(listVar(env.AUTH_TOKENS), env.TENANTS, Boolean(env.MEMOS_SERVER_URL?.trim())),
     dedupeTtlSeconds: intVar(env.DEDUPE_TTL_SECONDS, 86_400, KV_MIN_TTL_SECONDS),
     dedupeWaitMs: intVar(env.DEDUPE_WAIT_MS, 8_000, 0, 60_000),
     // An attempt outlives a caller who gave up only through waitUntil, which Workers end 30 s
@@ -99,9 +99,23 @@ export function readConfig(env: Bindings): Config {
   return config;
 }
 
-function tenantsOf(authTokens: string[], tenantsJson: string | undefined): TenantConfig | TenantConfigError {
+function tenantsOf(
+  authTokens: string[],
+  tenantsJson: string | undefined,
+  selfHosted: boolean,
+): TenantConfig | TenantConfigError {
   try {
-    return parseTenants(authTokens, tenantsJson);
+    const table = parseTenants(authTokens, tenantsJson);
+    // The self-hosted server serves every tenant: a tenant's own MemOS key would be silently unused.
+    const ownKey = table.tenants.find(
+      (tenant) => tenant.memosApiKey !== undefined || tenant.memosBaseUrl !== undefined,
+    );
+    if (selfHosted && ownKey !== undefined) {
+      return new TenantConfigError(
+        `TENANTS: tenant "${ownKey.name}" brings its own MemOS key or URL, but MEMOS_SERVER_URL sends every tenant to the self-hosted server; remove one.`,
+      );
+    }
+    return table;
   } catch (error) {
     if (error instanceof TenantConfigError) return error;
     throw error;

@@ -217,7 +217,7 @@ describe("scopes", () => {
 describe("a malformed TENANTS fails closed", () => {
   it.each([
     ["not JSON", "{acme:", /TENANTS is not valid JSON/],
-    ["a bad tenant name", JSON.stringify({ "Acme!": { tokens: { "tok-x": ["read"] } } }), /Acme!/],
+    ["a bad tenant name", JSON.stringify({ "Acme!": { tokens: { "tok-x": ["read"] } } }), /tenant #1/],
     ["an unknown scope", JSON.stringify({ acme: { tokens: { "tok-x": ["admin"] } } }), /tenant "acme"/],
     ["a token also in AUTH_TOKENS", JSON.stringify({ acme: { tokens: { "test-token": ["read"] } } }), /tenant "acme"/],
   ])(
@@ -237,4 +237,75 @@ describe("a malformed TENANTS fails closed", () => {
       expect(await json(health)).toMatchObject({ config: "broken" });
     },
   );
+});
+
+describe("review fixes: no way across a tenant's border", () => {
+  it("refuses tenant names whose prefix could start another's, without quoting the name", async () => {
+    const tenants = JSON.stringify({
+      acme: { tokens: { "tok-a": ["read"] } },
+      acme__eu: { tokens: { "tok-b": ["read"] } },
+    });
+    const response = await as("tok-a", "/v1/search", { user_id: "a", query: "q" }, { ...LOCAL, TENANTS: tenants });
+    expect(response.status).toBe(503);
+    const message = ((await json(response)) as { error: { message: string } }).error.message;
+    expect(message).toMatch(/tenant #2/);
+    expect(message).not.toContain("acme__eu");
+  });
+
+  it("refuses a filter delete from the shared space once tenants exist, and never deletes a tenant's id from it", async () => {
+    const upstream = mockMemos((request) =>
+      request.url.includes("/get/memory/")
+        ? memosOk({ id: "m-acme", user_id: "acme__alice", content: "acme's" })
+        : memosOk({ success: true }),
+    );
+    const filtered = await as("test-token", "/api/openmem/v1/delete/memory", { filter: { and: [] } }, cloud);
+    expect(filtered.status).toBe(400);
+    const byId = await as("test-token", "/v1/delete", { memory_ids: ["m-acme"] }, cloud);
+    expect(await json(byId)).toMatchObject({ deleted: 0 });
+    expect(upstream.some((sent) => sent.url.endsWith("/delete/memory"))).toBe(false);
+  });
+
+  it("checks a queued add's namespaced id before answering 202", async () => {
+    const response = await call(
+      "/v1/add",
+      {
+        method: "POST",
+        headers: {
+          Authorization: "Bearer tok-acme-admin",
+          "Content-Type": "application/json",
+          Prefer: "respond-async",
+        },
+        body: JSON.stringify({ user_id: "u".repeat(96), user_message: "hi" }),
+      },
+      cloud,
+    );
+    expect(response.status).toBe(400);
+  });
+
+  it("treats status deleted as a delete: the delete scope, and a re-add afterwards is stored again", async () => {
+    await as("tok-acme-admin", "/v1/add", { user_id: "zoe", user_message: "zoe likes jazz" });
+    const { memories } = (await json(await as("tok-acme-admin", "/v1/list", { user_id: "zoe" }))) as {
+      memories: { id: string }[];
+    };
+    const id = memories[0]?.id ?? "";
+    expect((await as("tok-acme-kb", "/v1/update", { memory_id: id, status: "deleted" })).status).toBe(403);
+    expect((await as("tok-acme-admin", "/v1/update", { memory_id: id, status: "deleted" })).status).toBe(200);
+    const again = await as("tok-acme-admin", "/v1/add", { user_id: "zoe", user_message: "zoe likes jazz" });
+    expect(await json(again)).toMatchObject({ deduplicated: false });
+  });
+});
+
+describe("the shared space: a delete by one token frees another token's re-add", () => {
+  it("stores the same add again after another shared token forgot the user", async () => {
+    const upstream = mockMemos((request) =>
+      request.url.endsWith("/add/message") ? addAccepted() : memosOk({ success: true }),
+    );
+    const shared = { ...CLOUD, RATE_LIMITER: undefined };
+    const turn = { user_id: "sam", user_message: "sam plays oboe" };
+    await as("test-token", "/v1/add", turn, shared);
+    expect(await json(await as("test-token", "/v1/add", turn, shared))).toMatchObject({ deduplicated: true });
+    expect((await as("second-token", "/v1/forget", { user_id: "sam" }, shared)).status).toBe(200);
+    expect(await json(await as("test-token", "/v1/add", turn, shared))).toMatchObject({ deduplicated: false });
+    expect(upstream.filter((sent) => sent.url.endsWith("/add/message"))).toHaveLength(2);
+  });
 });

@@ -6,7 +6,9 @@
 import type { Context } from "hono";
 import type { Config } from "../config";
 import type { AppEnv, Bindings } from "../env";
+import { callerId } from "../http/auth";
 import { AppError } from "../http/errors";
+import { TenantConfigError } from "../tenants/config";
 import type { MemoryBackend } from "../memos/backend";
 import type { BackendResult, MemosAddData, MemosAddRequest } from "../memos/types";
 import { Deduper, type DedupeKey, type Outcome } from "./deduper";
@@ -78,7 +80,8 @@ export function idempotencyKeyOf(c: Context<AppEnv>, bodyIdempotencyKey: string 
  */
 export async function forgetAdds(c: Context<AppEnv>): Promise<void> {
   try {
-    await deduperFor(requestDeps(c)).forgetScope(c.var.dedupeScope);
+    const deduper = deduperFor(requestDeps(c));
+    await Promise.all((await scopesOfSpace(c)).map((scope) => deduper.forgetScope(scope)));
   } catch (error) {
     throw new AppError(
       "dedupe_unavailable",
@@ -114,4 +117,16 @@ function deduperFor(deps: AddDeps): Deduper {
       onStoreError: deps.onStoreError,
     },
   );
+}
+
+/**
+ * The dedupe scopes whose adds a delete can affect: a tenant's one scope, or in
+ * the shared space every shared token's (dedupe is per token there, the memory
+ * space is not: a delete by one token must let another token's re-add through).
+ */
+async function scopesOfSpace(c: Context<AppEnv>): Promise<string[]> {
+  const table = c.var.config.tenants;
+  if (c.var.tenant.name !== null || table instanceof TenantConfigError) return [c.var.dedupeScope];
+  const shared = table.tokens.filter((_token, index) => table.tenants[index]?.name === null);
+  return Promise.all(shared.map((token) => callerId(token)));
 }

@@ -115,6 +115,11 @@ memosManagement.post("/update/memory", async (c) => {
   if (content === undefined && title === undefined && status === undefined) {
     throwInvalid("content, title or status is required", "content");
   }
+  // Status "deleted" hides the memory like a delete: it takes the delete scope and frees a re-add.
+  if (status === "deleted") {
+    need(c, "delete");
+    await forgetAdds(c);
+  }
   const { message, data } = await c.var.backend.updateMemory({
     memory_id,
     ...(content === undefined ? {} : { content }),

@@ -5,6 +5,7 @@
  * Mounted into the `/v1` sub-app, so it shares its auth and error shape.
  */
 import { Hono } from "hono";
+import { forgetAdds } from "../dedupe/add-once";
 import type { AppEnv } from "../env";
 import { need } from "../http/middleware";
 import { AppError } from "../http/errors";
@@ -70,6 +71,11 @@ v1Memories.post("/v1/update", async (c) => {
     throwInvalid("content, title or status is required", "content");
   }
   if (user_id !== undefined) await ownedMemory(c, memory_id, user_id);
+  // Status "deleted" hides the memory like a delete: it takes the delete scope and frees a re-add.
+  if (status === "deleted") {
+    need(c, "delete");
+    await forgetAdds(c);
+  }
   const { data } = await c.var.backend.updateMemory({
     memory_id,
     ...(content === undefined ? {} : { content }),

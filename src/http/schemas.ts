@@ -179,7 +179,12 @@ export type SearchRequest = z.infer<typeof searchRequestSchema>;
 
 /** MemOS's largest page (`size` of get/memory) and message window (`message_limit_number`). */
 export const MAX_PAGE_SIZE = 50;
-export const MAX_DELETE_IDS = 100;
+/**
+ * Where a backend must read each id before deleting it (ownership), every id is
+ * one outbound call; with the 16 lock calls of a delete this stays within the
+ * Workers Free plan's 50 subrequests per request.
+ */
+export const MAX_DELETE_IDS = 30;
 const userField = (description: string) => requiredText("user_id", MAX_ID_LENGTH, description);
 
 export const listRequestSchema = z.object({

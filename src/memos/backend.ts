@@ -36,6 +36,8 @@ export interface MemoryBackend {
   /** Largest `memory_limit_number` this backend serves (MemOS caps it at 25). */
   readonly maxSearchLimit: number;
   add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>>;
+  /** Throws what `add` would refuse before any call (a queued add is checked before it is accepted). */
+  checkAdd?(request: MemosAddRequest): void;
   search(request: MemosSearchRequest): Promise<BackendResult<MemosSearchData>>;
   /** A user's (or agent's) memories, newest first, paged, with `total`. */
   getMemories(request: MemosGetMemoryRequest): Promise<BackendResult<MemosGetMemoryData>>;

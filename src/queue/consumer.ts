@@ -118,7 +118,13 @@ function backendOf(env: Bindings, add: QueuedAdd): MemoryBackend {
   const config = readConfig(env);
   const table = config.tenants;
   if (table instanceof TenantConfigError) throw new AppError("not_configured", table.message);
-  if (table.names.length === 0) return backendFor(env, config);
+  if (table.names.length === 0) {
+    // A tenant's add must never land in the shared space because TENANTS was removed meanwhile.
+    if (add.tenant != null) {
+      throw new AppError("invalid_request", `Tenant ${add.tenant} is no longer configured; the add was not delivered.`);
+    }
+    return backendFor(env, config);
+  }
   const tenant = add.tenant == null ? SHARED_SPACE : table.tenants.find((candidate) => candidate.name === add.tenant);
   if (tenant === undefined) {
     throw new AppError("invalid_request", `Tenant ${add.tenant} is no longer configured; the add was not delivered.`);

@@ -72,6 +72,9 @@ export async function enqueueAdd(
   }
   if (prefersAsync(c.req.header("Prefer"))) c.header("Preference-Applied", "respond-async");
 
+  // What the backend would refuse (a namespaced id too long, a group add the server cannot take)
+  // is a 4xx now, not a failed task later.
+  c.var.backend.checkAdd?.(request);
   const tasks = new TaskStore(c.env.DEDUPE_LOCK, dedupeScope, config.dedupeTtlSeconds);
   const fresh = newTask(taskId, storageKey, key.fingerprint);
   let opened: OpenTaskAnswer | undefined;

@@ -6,6 +6,7 @@
  * half-delivered.
  */
 import * as z from "zod";
+import { LOCK_SHARDS } from "../dedupe/deduper";
 import type { MemosAddRequest } from "../memos/types";
 
 /** Queues' message limit is 128 KB including metadata; this leaves room for it. */
@@ -44,5 +45,7 @@ export function taskIdFor(shard: number): string {
 /** The lock shard of a queued add's task id; undefined for any other id (MemOS's own, say). */
 export function shardOfTaskId(taskId: string): number | undefined {
   const match = TASK_ID.exec(taskId);
-  return match ? Number(match[1]) : undefined;
+  const shard = match ? Number(match[1]) : undefined;
+  // Only the shards that exist: a made-up id must not create lock objects.
+  return shard !== undefined && shard < LOCK_SHARDS ? shard : undefined;
 }

@@ -9,7 +9,9 @@ import * as z from "zod";
 export const SCOPES = ["read", "write", "delete"] as const;
 export type Scope = (typeof SCOPES)[number];
 
+/** No `__` inside and no `_` at the end: then no tenant's prefix (`name__`) can start another's. */
 const TENANT_NAME = /^[a-z0-9_-]{1,32}$/;
+const AMBIGUOUS_NAME = /__|_$/;
 
 const tenantSchema = z.strictObject({
   tokens: z
@@ -64,10 +66,11 @@ export function parseTenants(authTokens: string[], tenantsJson: string | undefin
     throw new TenantConfigError("TENANTS must be a JSON object of tenants by name.");
   }
   const names = Object.keys(parsed);
-  for (const name of names) {
-    if (!TENANT_NAME.test(name)) {
+  for (const [position, name] of names.entries()) {
+    // Never quoted: a token pasted where a name belongs would be published by this message.
+    if (!TENANT_NAME.test(name) || AMBIGUOUS_NAME.test(name)) {
       throw new TenantConfigError(
-        `TENANTS: tenant name ${JSON.stringify(name.slice(0, 40))} must be 1–32 of a-z 0-9 _ -.`,
+        `TENANTS: the name of tenant #${position + 1} must be 1–32 of a-z 0-9 _ -, with no "__" and no "_" at the end.`,
       );
     }
     const entry = tenantSchema.safeParse((parsed as Record<string, unknown>)[name]);

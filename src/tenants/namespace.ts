@@ -58,6 +58,12 @@ export class NamespacedBackend implements MemoryBackend {
     return this.#out(await this.#inner.add(this.#in(request)));
   }
 
+  checkAdd(request: MemosAddRequest): void {
+    // Mapped first: the mapping itself refuses (an optional call would skip it with its argument).
+    const mapped = this.#in(request);
+    this.#inner.checkAdd?.(mapped);
+  }
+
   async search(request: MemosSearchRequest): Promise<BackendResult<MemosSearchData>> {
     return this.#out(await this.#inner.search(this.#in(request)));
   }
@@ -73,7 +79,8 @@ export class NamespacedBackend implements MemoryBackend {
   }
 
   async deleteMemories(request: MemosDeleteRequest): Promise<BackendResult<MemosDeleteData>> {
-    if (request.filter !== undefined && this.#prefix !== "") {
+    // A filter could reach across every user of the key or server, tenants' included.
+    if (request.filter !== undefined) {
       throw new AppError("invalid_request", "A tenant deletes by memory_ids, user_id or agent_id, not by filter.", {
         field: "filter",
       });
@@ -106,7 +113,6 @@ export class NamespacedBackend implements MemoryBackend {
   }
 
   async #ownIds(memoryIds: string[]): Promise<string[]> {
-    if (this.#prefix === "") return memoryIds;
     const found = await Promise.all(memoryIds.map((id) => this.#inner.getMemory(id)));
     return memoryIds.filter((_id, index) => {
       const data = found[index]?.data;
@@ -160,6 +166,9 @@ function mapIds(value: unknown, map: (id: string, key: string) => string, depth:
     if (ID_KEYS.has(key) && typeof item === "string") out[key] = map(item, key);
     else if (ID_KEYS.has(key) && Array.isArray(item)) {
       out[key] = item.map((id) => (typeof id === "string" ? map(id, key) : id));
+    } else if (ID_KEYS.has(key) && typeof item === "object" && item !== null) {
+      // An operator (`{"in": [...]}`) could name ids outside the namespace: only plain ids are taken.
+      throw new AppError("invalid_request", `${key} must be an id or a list of ids here.`, { field: key });
     } else out[key] = mapIds(item, map, depth + 1);
   }
   return out;

@@ -72,6 +72,10 @@ export class ServerBackend implements MemoryBackend {
    * is sent along as its business `task_id`, so `/product/scheduler/status`
    * can report on it later.
    */
+  checkAdd(request: MemosAddRequest): void {
+    singleUser(request.user_id, request.agent_id);
+  }
+
   async add(request: MemosAddRequest): Promise<BackendResult<MemosAddData>> {
     const userId = singleUser(request.user_id, request.agent_id);
     const taskId = newTaskId(userId);
