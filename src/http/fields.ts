@@ -118,19 +118,21 @@ export function optionalChoice<const T extends readonly [string, ...string[]]>(
 }
 
 /** A JSON array string, or comma-separated values, or a real array (repeated form keys arrive as one). */
+function listFromText(value: unknown): unknown {
+  const present = absentToUndefined(value);
+  if (typeof present !== "string") return present;
+  const text = present.trim();
+  if (text.startsWith("[")) return parseJsonOr(text, present);
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
 export function optionalList(field: string, maxItems: number, maxItemLength: number, description: string) {
   return z
     .preprocess(
-      (value) => {
-        const present = absentToUndefined(value);
-        if (typeof present !== "string") return present;
-        const text = present.trim();
-        if (text.startsWith("[")) return parseJsonOr(text, present);
-        return text
-          .split(",")
-          .map((item) => item.trim())
-          .filter((item) => item.length > 0);
-      },
+      listFromText,
       z
         .array(
           z
@@ -196,16 +198,7 @@ export function optionalId(field: string, description: string) {
 export function optionalIdList(field: string, maxItems: number, description: string) {
   return z
     .preprocess(
-      (value) => {
-        const present = absentToUndefined(value);
-        if (typeof present !== "string") return present;
-        const text = present.trim();
-        if (text.startsWith("[")) return parseJsonOr(text, present);
-        return text
-          .split(",")
-          .map((item) => item.trim())
-          .filter((item) => item.length > 0);
-      },
+      listFromText,
       z
         .array(recordId(field), { error: `${field} must be a list (JSON array or comma-separated)` })
         .min(1, `${field} must name at least one id`)
