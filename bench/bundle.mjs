@@ -89,10 +89,15 @@ export function servingConfig(config, entry, path) {
       migrations_dir: join(configPath, "..", db.migrations_dir ?? "migrations"),
     })),
   };
+  // Kept as they are: the [[queues.producers]] and [[queues.consumers]] blocks,
+  // so queued adds (ADD_QUEUE) are enqueued and delivered by this same Worker
+  // under wrangler dev (the bench's queued-add case).
   // Left out on purpose: locally the rate limiter is a SQLite-backed Durable
   // Object hit on every request (in production it is an in-memory counter),
   // and its per-token limit would turn a load run into 429s.
   delete serving.ratelimits;
+  if (rawConfig.queues && !(serving.queues?.producers?.length && serving.queues?.consumers?.length))
+    throw new Error(`${config}: the served config lost its queues producer or consumer`);
   writeFileSync(path, JSON.stringify(serving, null, 2));
   return path;
 }

@@ -13,8 +13,8 @@ const CONVERSATION = "c1";
 const SEARCH_QUERY = "What does the user like to drink in the morning?";
 const ASSISTANT = "Noted, I will remember that.";
 
-const edgeAdd = (said) =>
-  JSON.stringify({ user_id: USER, conversation_id: CONVERSATION, user_message: said, assistant_message: ASSISTANT });
+const edgeAdd = (said, conversation = CONVERSATION) =>
+  JSON.stringify({ user_id: USER, conversation_id: conversation, user_message: said, assistant_message: ASSISTANT });
 const memosAdd = (said) =>
   JSON.stringify({
     user_id: USER,
@@ -25,14 +25,17 @@ const memosAdd = (said) =>
     ],
   });
 
-/** A body function that never repeats (within the run `tag` names), so dedupe never hits. */
+/**
+ * A body function that never repeats (within the run `tag` names), so dedupe
+ * never hits. `shape` gets the message and the request's number.
+ */
 function unique(shape, tag) {
   const random = prng(42);
   const pool = Array.from({ length: 64 }, () => sentence(random));
   let n = 0;
   return () => {
     n += 1;
-    return shape(`${pool[n % pool.length]} (${tag} #${n})`);
+    return shape(`${pool[n % pool.length]} (${tag} #${n})`, n);
   };
 }
 
@@ -53,8 +56,8 @@ export function cloudCases(tag) {
     },
     {
       name: "fresh add",
-      edge: { path: "/v1/add", body: unique(edgeAdd, `edge ${tag}`) },
-      memos: { path: "/add/message", body: unique(memosAdd, `memos ${tag}`) },
+      edge: { path: "/v1/add", body: unique((said) => edgeAdd(said), `edge ${tag}`) },
+      memos: { path: "/add/message", body: unique((said) => memosAdd(said), `memos ${tag}`) },
     },
     {
       name: "duplicate add",
@@ -64,6 +67,26 @@ export function cloudCases(tag) {
       memos: { path: "/add/message", body: memosAdd(repeated) },
     },
   ];
+}
+
+/**
+ * The queued add: the fresh add's body to memos-edge with `Prefer:
+ * respond-async` (see `queuedTarget`), answered 202 once enqueued. memos-edge
+ * only; its direct counterpart is the fresh add's memos-edge row. Each add is
+ * its own conversation, as from many Dify chats: the consumer delivers one
+ * conversation's adds one after another (README "Queued adds": Order), so
+ * adds of a single conversation would measure that ordering, not the queue.
+ */
+export function queuedCase(tag) {
+  // Conversation ids say which phase sent the add, so the load run's arrivals are counted apart from stragglers.
+  let phase = "warm";
+  return {
+    name: "queued add",
+    queued: true,
+    setPhase: (next) => (phase = next),
+    conversations: (of) => `q-${tag}-${of}-`,
+    edge: { path: "/v1/add", body: unique((said, n) => edgeAdd(said, `q-${tag}-${phase}-${n}`), `queued ${tag}`) },
+  };
 }
 
 const BASELINE = { headers: {}, request: "memos" };
@@ -79,6 +102,17 @@ export function targets({ upstream, baseline, edge }) {
     { name: "baseline", url: baseline.workerUrl, server: baseline, ...BASELINE },
     { name: "memos-edge", url: edge.workerUrl, server: edge, ...EDGE },
   ];
+}
+
+/** memos-edge asked for queued delivery: the header, not the body field, so the body is the fresh add's. */
+export function queuedTarget({ edge }) {
+  return {
+    ...EDGE,
+    name: "memos-edge",
+    url: edge.workerUrl,
+    server: edge,
+    headers: { ...EDGE.headers, prefer: "respond-async" },
+  };
 }
 
 /** The same two Workers through wrangler dev's proxy: what `wrangler dev` adds on top, for reference. */

@@ -3,8 +3,9 @@
  * latency, each case is driven against direct → baseline → memos-edge back to
  * back, so the three numbers of a row share the machine's state.
  */
-import { cloudCases, proxiedTargets, targets } from "./cases.mjs";
-import { drive, sequential } from "./load.mjs";
+import { readFileSync, statSync } from "node:fs";
+import { cloudCases, proxiedTargets, queuedCase, queuedTarget, targets } from "./cases.mjs";
+import { drive, percentile, sequential } from "./load.mjs";
 import { cpuMs, workerdProcesses } from "./processes.mjs";
 
 /** One request, awaited; returns the parsed answer. */
@@ -49,16 +50,101 @@ export async function checkTargets(servers) {
 const SETTLE_MS = 500;
 
 /**
+ * How long queued adds may take to reach the fake MemOS after the last one was
+ * accepted. Local Queues deliver one batch (10) at a time and hold a part
+ * batch back max_batch_timeout (5 s).
+ */
+export const DRAIN_TIMEOUT_MS = 30_000;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Polls the fake MemOS until it has received `expected` queued adds whose
+ * conversation id starts with `prefix` (counting from `reached`), or the drain
+ * timeout passes; returns the adds received and how long that took.
+ */
+async function drain(upstream, prefix, expected, reached = 0) {
+  const started = performance.now();
+  while (reached < expected && performance.now() - started < DRAIN_TIMEOUT_MS) {
+    await sleep(100);
+    reached += arrived(await upstream.takeStats(), prefix);
+  }
+  return { reached, ms: performance.now() - started };
+}
+
+const arrived = (stats, prefix) => stats.queued.filter((conversation) => conversation.startsWith(prefix)).length;
+
+/** The consumer's delivery lines (src/queue/consumer.ts `log`) in wrangler dev's log from byte `offset` on. */
+function deliveryLines(logFile, offset) {
+  const lines = [];
+  for (const line of readFileSync(logFile).subarray(offset).toString("utf8").split("\n")) {
+    const start = line.indexOf("{");
+    if (start < 0 || !line.includes('"queue":"adds"')) continue;
+    try {
+      const fields = JSON.parse(line.slice(start));
+      if (fields.queue === "adds" && typeof fields.outcome === "string") lines.push(fields);
+    } catch {
+      // Not one of ours.
+    }
+  }
+  return lines;
+}
+
+/** Asks for one queued add and checks it was queued (202), not delivered directly. */
+async function checkQueued(target, request) {
+  const response = await fetch(`${target.url}${request.path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...target.headers },
+    body: request.body(),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  if (response.status !== 202 || !text.includes('"queued"'))
+    throw new Error(`memos-edge queued add answered ${response.status}, expected 202: ${text.slice(0, 300)}`);
+}
+
+/**
+ * The delivery of the queued adds of one load run: waits until every add the
+ * load run got a 202 for reached the fake MemOS (bounded), then reads the
+ * consumer's lag lines logged since `offset`.
+ */
+async function delivery({ server, upstream, prefix, accepted, duringLoad, offset }) {
+  const { reached, ms } = await drain(upstream, prefix, accepted, duringLoad);
+  // The consumer logs after the upstream answered; wrangler ships the line a moment later.
+  let lines = deliveryLines(server.logFile, offset);
+  for (let waited = 0; waited < 3_000 && lines.filter((l) => "lag_ms" in l).length < reached; waited += 250) {
+    await sleep(250);
+    lines = deliveryLines(server.logFile, offset);
+  }
+  const lags = Float64Array.from(lines.filter((l) => typeof l.lag_ms === "number").map((l) => l.lag_ms)).sort();
+  return {
+    accepted,
+    reached,
+    drainMs: ms,
+    delivered: lags.length,
+    lagP50: percentile(lags, 50),
+    lagP99: percentile(lags, 99),
+    lagMax: lags.length > 0 ? lags[lags.length - 1] : Number.NaN,
+    retries: lines.filter((l) => l.outcome === "retry").length,
+    failed: lines.filter((l) => l.outcome === "failed").length,
+  };
+}
+
+/**
  * Warm-up, requests one at a time (the latency a single caller sees, without
  * queueing), then one load run with the workerd CPU read around it.
  */
 async function measure({ servers, target, kase, latencyMs, durationS, warmupS, connections, oneAtATime }) {
+  const started = performance.now();
   const request = kase[target.request];
   const load = { url: `${target.url}${request.path}`, headers: target.headers, body: request.body, connections };
   // The duplicate-add case needs its first add completed before the load.
   if (kase.primeFirst) await send(target, request);
+  if (kase.queued) {
+    await servers.upstream.takeStats();
+    await checkQueued(target, request);
+  }
   // JIT, connection pools and isolate start-up are not what we measure.
-  await drive({ ...load, durationS: warmupS });
+  const warm = await drive({ ...load, durationS: warmupS });
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
   const init = () => ({
@@ -68,6 +154,16 @@ async function measure({ servers, target, kase, latencyMs, durationS, warmupS, c
   });
   const single = await sequential({ count: oneAtATime, request: () => [load.url, init()] });
 
+  if (kase.queued) {
+    // The queue must be empty before the load run, so its deliveries and lags are the load's own.
+    const before = 1 + warm.requests + single.requests;
+    const { reached } = await drain(servers.upstream, "q-", before);
+    // Reported, not asserted (the load run's own delivery is what the Targets table judges).
+    if (reached < before)
+      console.error(`  queued add: only ${reached} of ${before} adds queued before the load reached the fake MemOS`);
+  }
+  const offset = kase.queued ? statSync(target.server.logFile).size : 0;
+  kase.setPhase?.("load");
   await servers.upstream.takeStats();
   const pids = target.server ? workerdProcesses(target.server) : undefined;
   const before = pids && { runtime: cpuMs(pids.runtime), proxy: cpuMs(pids.proxy) };
@@ -77,7 +173,27 @@ async function measure({ servers, target, kase, latencyMs, durationS, warmupS, c
     proxy: (cpuMs(pids.proxy) - before.proxy) / result.requests,
   };
   const upstreamCalls = await servers.upstream.takeStats();
-  return { latencyMs, case: kase.name, target: target.name, ...result, cpu, upstreamCalls, single };
+  const queue =
+    kase.queued &&
+    (await delivery({
+      server: target.server,
+      upstream: servers.upstream,
+      prefix: kase.conversations("load"),
+      accepted: result.requests,
+      duringLoad: arrived(upstreamCalls, kase.conversations("load")),
+      offset,
+    }));
+  return {
+    latencyMs,
+    case: kase.name,
+    target: target.name,
+    ...result,
+    cpu,
+    upstreamCalls,
+    single,
+    // The queued case's wall time (its drains included), for the bench's total run time.
+    ...(queue && { delivery: { ...queue, caseS: (performance.now() - started) / 1000 } }),
+  };
 }
 
 function describe(row) {
@@ -88,6 +204,10 @@ function describe(row) {
     `  one at a time p50 ${row.single.p50.toFixed(2)} ms` +
     (row.failures + row.single.failures > 0
       ? `  ${row.failures + row.single.failures} failed (${row.statusCodes})`
+      : "") +
+    (row.delivery
+      ? `\n      queue: ${row.delivery.reached} of ${row.delivery.accepted} accepted reached MemOS, drained ${(row.delivery.drainMs / 1000).toFixed(1)} s after the load; ` +
+        `lag p50 ${row.delivery.lagP50} ms p99 ${row.delivery.lagP99} ms max ${row.delivery.lagMax} ms (${row.delivery.delivered} lines); case took ${row.delivery.caseS.toFixed(0)} s`
       : "")
   );
 }
@@ -104,6 +224,8 @@ export async function runCloud({ servers, latencies, durationS, warmupS, connect
     for (const kase of cloudCases(`${latencyMs}ms`)) {
       for (const target of targets(servers)) await run(target, kase, latencyMs);
     }
+    // Last at each latency: its deliveries run on after its answers, and are drained before the next row.
+    await run(queuedTarget(servers), queuedCase(`${latencyMs}ms`), latencyMs);
   }
   // What wrangler dev's proxy adds, once: search at the first latency.
   const [first] = latencies;

@@ -15,8 +15,13 @@ const SEARCH_BODY = JSON.stringify({ code: 0, message: "ok", data: searchPayload
 const UNAUTHORIZED_BODY = JSON.stringify({ code: 40132, message: "invalid api key", data: null });
 
 let latencyMs = 0;
-/** Calls per path since the last stats request, so the parent can prove a replay made none. */
-let calls = { add: 0, search: 0, rejected: 0 };
+/**
+ * Calls per path since the last stats request, so the parent can prove a
+ * replay made none; and the conversation ids of queued adds (`q-…`, bench/cases.mjs),
+ * so it can tell which of them arrived.
+ */
+const noCalls = () => ({ add: 0, search: 0, rejected: 0, queued: [] });
+let calls = noCalls();
 
 function send(response, status, body) {
   const reply = () => response.writeHead(status, { "Content-Type": "application/json" }).end(body);
@@ -28,6 +33,7 @@ function send(response, status, body) {
 function answer(path, body) {
   if (path === "/add/message" && typeof body?.user_id === "string" && Array.isArray(body.messages)) {
     calls.add += 1;
+    if (body.conversation_id?.startsWith("q-")) calls.queued.push(body.conversation_id);
     return JSON.stringify({
       code: 0,
       message: "ok",
@@ -71,7 +77,7 @@ process.on("message", (message) => {
   }
   if (message.stats) {
     process.send({ stats: calls });
-    calls = { add: 0, search: 0, rejected: 0 };
+    calls = noCalls();
   }
 });
 // The parent going away (even by SIGKILL) closes the IPC channel: follow it.
