@@ -522,3 +522,18 @@ describe("/v1 memory management, embedded store specifics", () => {
     expect(results).toEqual([{ user_id: "bob" }]);
   });
 });
+
+describe("forgetting a long history on the embedded store", () => {
+  it("deletes every memory of a user with more rows than one delete statement takes, and nothing of others", async () => {
+    const messages = Array.from({ length: 100 }, (_, i) => ({ role: "user", content: `fact number ${i}` }));
+    for (let add = 0; add < 6; add++) {
+      const response = await postJson("/v1/add", { user_id: "long", conversation_id: `c${add}`, messages }, LOCAL);
+      expect(response.status).toBe(200);
+    }
+    await postJson("/v1/add", { user_id: "other", user_message: "keep me" }, LOCAL);
+    const forgotten = await postJson("/v1/forget", { user_id: "long" }, LOCAL);
+    expect(await json(forgotten)).toMatchObject({ ok: true, deleted: 600 });
+    expect(await json(await postJson("/v1/list", { user_id: "long" }, LOCAL))).toMatchObject({ total: 0 });
+    expect(await json(await postJson("/v1/list", { user_id: "other" }, LOCAL))).toMatchObject({ total: 1 });
+  });
+});

@@ -24,6 +24,8 @@ import { UnsupportedByStoreError } from "./errors";
 const LOCAL_MEMORY_TYPE = "LongTermMemory";
 /** The tag that marks a feedback memory (feedback is stored, not applied: there is no model here). */
 export const FEEDBACK_TAG = "feedback";
+/** Rows one delete statement removes at most (a user's whole history goes in several). */
+const DELETE_CHUNK_ROWS = 250;
 /** D1 binds at most 100 parameters per statement. */
 const MAX_IDS_PER_STATEMENT = 90;
 
@@ -198,11 +200,18 @@ export async function deleteMemories(
   }
   const { where, params } = ownerConditions(tenant, request);
   if (where.length === 0) throw new UnsupportedByStoreError("memory_ids, user_id or agent_id is required", "user_id");
-  const result = await db
-    .prepare(`DELETE FROM memories WHERE ${where.join(" AND ")} AND tenant = ? RETURNING id`)
-    .bind(...params, tenant)
-    .all();
-  return deleted(result.results.length);
+  // In chunks: forgetting a user of 100k memories in one statement (each row also rewrites the
+  // FTS index) could outlast what D1 gives one query.
+  const chunk = db.prepare(
+    `DELETE FROM memories WHERE rowid IN (SELECT rowid FROM memories WHERE ${where.join(" AND ")} AND tenant = ? LIMIT ?)
+     RETURNING id`,
+  );
+  let count = 0;
+  for (;;) {
+    const removed = (await chunk.bind(...params, tenant, DELETE_CHUNK_ROWS).all()).results.length;
+    count += removed;
+    if (removed < DELETE_CHUNK_ROWS) return deleted(count);
+  }
 }
 
 /**
