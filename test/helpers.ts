@@ -301,3 +301,19 @@ export function fakeMemos(): FakeMemos {
   });
   return fake;
 }
+
+export type Kind = "cloud" | "embedded";
+/** Both backends a capability must work on: MemOS cloud (mocked at the fetch boundary) and the embedded store. */
+export const BACKENDS: [Kind, EnvOverrides][] = [
+  ["cloud", CLOUD],
+  ["embedded", LOCAL],
+];
+
+/** The cloud backend gets a fake MemOS; the embedded one must never call out. */
+export function upstreamFor(kind: Kind): { calls: UpstreamCall[]; fake: FakeMemos | undefined } {
+  if (kind === "cloud") {
+    const fake = fakeMemos();
+    return { calls: fake.calls, fake };
+  }
+  return { calls: mockMemos(() => new Response("must not be called", { status: 500 })), fake: undefined };
+}

@@ -20,26 +20,13 @@ import {
   memosOk,
   mockMemos,
   pythonJson,
-  type EnvOverrides,
-  type FakeMemos,
+  BACKENDS,
+  upstreamFor,
   type UpstreamCall,
+  type EnvOverrides,
 } from "./helpers";
 
 const PREFIX = "/api/openmem/v1";
-
-type Kind = "cloud" | "embedded";
-const BACKENDS: [Kind, EnvOverrides][] = [
-  ["cloud", CLOUD],
-  ["embedded", LOCAL],
-];
-
-function upstreamFor(kind: Kind): { calls: UpstreamCall[]; fake: FakeMemos | undefined } {
-  if (kind === "cloud") {
-    const fake = fakeMemos();
-    return { calls: fake.calls, fake };
-  }
-  return { calls: mockMemos(() => new Response("must not be called", { status: 500 })), fake: undefined };
-}
 
 /** `requests.post(url, data=json.dumps(payload), headers=self.headers, timeout=30)` from MemOSClient. */
 function client(path: string, payload: unknown, overrides: EnvOverrides): Promise<Response> {

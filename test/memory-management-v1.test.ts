@@ -18,25 +18,11 @@ import {
   json,
   mockMemos,
   postJson,
-  type EnvOverrides,
-  type FakeMemos,
+  BACKENDS,
+  upstreamFor,
   type UpstreamCall,
+  type EnvOverrides,
 } from "./helpers";
-
-type Kind = "cloud" | "embedded";
-const BACKENDS: [Kind, EnvOverrides][] = [
-  ["cloud", CLOUD],
-  ["embedded", LOCAL],
-];
-
-/** The cloud backend gets a fake MemOS; the embedded one must never call out. */
-function upstreamFor(kind: Kind): { calls: UpstreamCall[]; fake: FakeMemos | undefined } {
-  if (kind === "cloud") {
-    const fake = fakeMemos();
-    return { calls: fake.calls, fake };
-  }
-  return { calls: mockMemos(() => new Response("must not be called", { status: 500 })), fake: undefined };
-}
 
 async function ok(path: string, body: unknown, overrides: EnvOverrides) {
   const response = await postJson(path, body, overrides);

@@ -115,21 +115,7 @@ export class DedupeLock extends DurableObject {
     if (current && FINISHED.has(current.status) && patch.status !== undefined && !FINISHED.has(patch.status)) {
       return current;
     }
-    const base: TaskRecord = current ?? {
-      task_id: taskId,
-      status: "queued",
-      key: null,
-      fingerprint: "",
-      created_at: now,
-      updated_at: now,
-      attempts: 0,
-      memos_task_id: null,
-      memos_status: null,
-      deduplicated: false,
-      error_code: null,
-      reason: null,
-      message: null,
-    };
+    const base = current ?? newTask(taskId, null, "");
     const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
     const task: TaskRecord = { ...base, ...defined, task_id: taskId, updated_at: now };
     await this.#writeTask(task, now + ttlMs);
@@ -310,4 +296,24 @@ export class DedupeLock extends DurableObject {
       this.#alarmAt = at;
     }
   }
+}
+
+/** A fresh record for an add about to be enqueued (or first heard of on delivery). */
+export function newTask(taskId: string, key: string | null, fingerprint: string): TaskRecord {
+  const now = Date.now();
+  return {
+    task_id: taskId,
+    status: "queued",
+    key,
+    fingerprint,
+    created_at: now,
+    updated_at: now,
+    attempts: 0,
+    memos_task_id: null,
+    memos_status: null,
+    deduplicated: false,
+    error_code: null,
+    reason: null,
+    message: null,
+  };
 }

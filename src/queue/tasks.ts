@@ -59,22 +59,4 @@ export class TaskStore {
   }
 }
 
-/** A fresh record for an add about to be enqueued. */
-export function newTask(taskId: string, key: string, fingerprint: string): TaskRecord {
-  const now = Date.now();
-  return {
-    task_id: taskId,
-    status: "queued",
-    key,
-    fingerprint,
-    created_at: now,
-    updated_at: now,
-    attempts: 0,
-    memos_task_id: null,
-    memos_status: null,
-    deduplicated: false,
-    error_code: null,
-    reason: null,
-    message: null,
-  };
-}
+export { newTask } from "../dedupe/lock";

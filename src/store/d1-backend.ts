@@ -264,19 +264,7 @@ export class D1Backend implements MemoryBackend {
       where.push("m.conversation_id = ?");
       params.push(request.conversation_id);
     }
-    // Conditions are AND-ed, as in MemOS's `and` list: two different agent ids match nothing.
-    for (const agentId of scope.agentIds) {
-      where.push("m.agent_id = ?");
-      params.push(agentId);
-    }
-    for (const appId of scope.appIds) {
-      where.push("m.app_id = ?");
-      params.push(appId);
-    }
-    for (const tag of scope.tags) {
-      where.push("EXISTS (SELECT 1 FROM json_each(m.tags) WHERE json_each.value = ?)");
-      params.push(tag);
-    }
+    addScopeConditions(scope, "m.", where, params);
 
     const columns = "m.id, m.conversation_id, m.agent_id, m.app_id, m.role, m.content, m.tags, m.created_at, m.title";
     const candidates = limit * CANDIDATE_FACTOR;
@@ -432,6 +420,25 @@ const MAX_SCOPE_VALUES = 10;
  * lists, are ignored rather than refused, so a caller switching backends keeps
  * working; the README says results may then be broader than MemOS's.
  */
+/**
+ * The scope's conditions as SQL, AND-ed as in MemOS's `and` list (two different
+ * agent ids match nothing); `table` is the column prefix (`"m."` or `""`).
+ */
+export function addScopeConditions(scope: SearchScope, table: string, where: string[], params: unknown[]): void {
+  for (const agentId of scope.agentIds) {
+    where.push(`${table}agent_id = ?`);
+    params.push(agentId);
+  }
+  for (const appId of scope.appIds) {
+    where.push(`${table}app_id = ?`);
+    params.push(appId);
+  }
+  for (const tag of scope.tags) {
+    where.push(`EXISTS (SELECT 1 FROM json_each(${table}tags) WHERE json_each.value = ?)`);
+    params.push(tag);
+  }
+}
+
 export function scopeOf(request: { agent_id?: unknown; app_id?: unknown; filter?: unknown }): SearchScope {
   const agentIds = new Set<string>();
   const appIds = new Set<string>();

@@ -18,7 +18,7 @@ import type {
   MemosTaskStatus,
   MemosUpdateRequest,
 } from "../memos/types";
-import { CLAIM_SLOT_SQL, INSERT_SQL, parseTags, scopeOf, titleOf } from "./d1-backend";
+import { addScopeConditions, CLAIM_SLOT_SQL, INSERT_SQL, parseTags, scopeOf, titleOf } from "./d1-backend";
 import { UnsupportedByStoreError } from "./errors";
 
 const LOCAL_MEMORY_TYPE = "LongTermMemory";
@@ -77,15 +77,12 @@ function listItem(row: StoredMemory) {
 }
 
 /** Who and what a list or delete covers: the user or agent, then the conditions of the filter the store can honour. */
-function ownerConditions(
-  tenant: string,
-  request: {
-    user_id?: unknown;
-    agent_id?: unknown;
-    filter?: unknown;
-    conversation_id?: unknown;
-  },
-) {
+function ownerConditions(request: {
+  user_id?: unknown;
+  agent_id?: unknown;
+  filter?: unknown;
+  conversation_id?: unknown;
+}) {
   const where: string[] = [];
   const params: unknown[] = [];
   if (typeof request.user_id === "string") {
@@ -96,19 +93,7 @@ function ownerConditions(
     where.push("conversation_id = ?");
     params.push(request.conversation_id);
   }
-  const scope = scopeOf({ agent_id: request.agent_id, filter: request.filter });
-  for (const agentId of scope.agentIds) {
-    where.push("agent_id = ?");
-    params.push(agentId);
-  }
-  for (const appId of scope.appIds) {
-    where.push("app_id = ?");
-    params.push(appId);
-  }
-  for (const tag of scope.tags) {
-    where.push("EXISTS (SELECT 1 FROM json_each(tags) WHERE json_each.value = ?)");
-    params.push(tag);
-  }
+  addScopeConditions(scopeOf({ agent_id: request.agent_id, filter: request.filter }), "", where, params);
   return { where, params };
 }
 
@@ -117,7 +102,7 @@ export async function getMemories(
   tenant: string,
   request: MemosGetMemoryRequest,
 ): Promise<BackendResult<MemosGetMemoryData>> {
-  const { where, params } = ownerConditions(tenant, request);
+  const { where, params } = ownerConditions(request);
   // A list names its owner; without one it would be every user's memory.
   if (where.length === 0) throw new UnsupportedByStoreError("user_id or agent_id is required", "user_id");
   where.push("status != 'deleted'", "tenant = ?");
@@ -198,7 +183,7 @@ export async function deleteMemories(
       "filter",
     );
   }
-  const { where, params } = ownerConditions(tenant, request);
+  const { where, params } = ownerConditions(request);
   if (where.length === 0) throw new UnsupportedByStoreError("memory_ids, user_id or agent_id is required", "user_id");
   // In chunks: forgetting a user of 100k memories in one statement (each row also rewrites the
   // FTS index) could outlast what D1 gives one query.
