@@ -29,6 +29,8 @@ export interface AppVariables {
   dedupeScope: string;
   /** Facts for the request's log line, filled in by handlers. */
   log: RequestLogFields;
+  /** Work the request runs past its answer (`runAfterAnswer`); the log line is written once it settles. */
+  lateWork: Promise<unknown>[];
 }
 
 export interface RequestLogFields {

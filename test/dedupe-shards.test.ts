@@ -106,4 +106,24 @@ describe("dedupe lock shards", () => {
     expect(await json(await postJson("/v1/add", turn))).toMatchObject({ deduplicated: false });
     expect(upstream).toHaveLength(2);
   });
+  it("a fresh add asks the lock, not KV: KV is written once and read only when the lock is unreachable", async () => {
+    mockMemos(() => addAccepted());
+    const calls: string[] = [];
+    const counted = new Proxy(env.DEDUPE, {
+      get(target, name: string) {
+        const value = Reflect.get(target, name) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          calls.push(name);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const overrides = { ...CLOUD, DEDUPE: counted as KVNamespace };
+    expect((await postJson("/v1/add", { user_id: "kv-reads", user_message: "first" }, overrides)).status).toBe(200);
+    expect(calls).toEqual(["put"]);
+    const replay = await postJson("/v1/add", { user_id: "kv-reads", user_message: "first" }, overrides);
+    expect(await json(replay)).toMatchObject({ deduplicated: true });
+    expect(calls).toEqual(["put"]);
+  });
 });

@@ -8,6 +8,7 @@ import type { Config } from "../config";
 import type { AppEnv, Bindings } from "../env";
 import { callerId } from "../http/auth";
 import { AppError } from "../http/errors";
+import { runAfterAnswer } from "../http/middleware";
 import { TenantConfigError } from "../tenants/config";
 import type { MemoryBackend } from "../memos/backend";
 import type { BackendResult, MemosAddData, MemosAddRequest } from "../memos/types";
@@ -29,8 +30,8 @@ export interface AddDeps {
   config: Config;
   backend: MemoryBackend;
   waitUntil: (work: Promise<unknown>) => void;
-  /** A tolerated KV or lock failure; `afterAnswer` when the log line is already written. */
-  onStoreError: (operation: string, afterAnswer?: boolean) => void;
+  /** A tolerated KV or lock failure. */
+  onStoreError: (operation: string) => void;
 }
 
 /** The dedupe identity of `request` in `scope` (a caller): the same for a direct and a queued add. */
@@ -91,17 +92,19 @@ export async function forgetAdds(c: Context<AppEnv>): Promise<void> {
   }
 }
 
-/** A request's add dependencies: tolerated store failures go on its log line (or a line of their own after it). */
+/**
+ * A request's add dependencies: work after the answer is the request's late
+ * work (its log line waits for it), and a tolerated store failure goes on that line.
+ */
 export function requestDeps(c: Context<AppEnv>): AddDeps {
-  const { config, backend, log, requestId } = c.var;
+  const { config, backend, log } = c.var;
   return {
     env: c.env,
     config,
     backend,
-    waitUntil: (work) => c.executionCtx.waitUntil(work),
-    onStoreError: (operation, afterAnswer) => {
-      if (afterAnswer) console.warn(JSON.stringify({ request_id: requestId, store_error: operation }));
-      else log.store_error = operation;
+    waitUntil: (work) => runAfterAnswer(c, work),
+    onStoreError: (operation) => {
+      log.store_error = operation;
     },
   };
 }

@@ -13,7 +13,7 @@
  *       dedupe:v1:<scope>:key:<sha256(idempotency key)>   when the caller sent one
  *       dedupe:v1:<scope>:body:<add fingerprint>            otherwise
  *       value {"fingerprint","completed_at","result"}, TTL DEDUPE_TTL_SECONDS.
- *     It is read alongside the lock and answers only when the lock cannot be reached.
+ *     It is read only when the lock cannot be reached, and then answers for it.
  *
  * Rules: a record is written only after the backend accepted the add (a failed
  * add is never remembered, so its retry goes through); a repeat of a running
@@ -54,8 +54,8 @@ export interface DedupeOptions {
   leaseMs: number;
   /** Keeps the attempt running if the caller disconnects (Dify gives up before MemOS does). */
   waitUntil: (work: Promise<unknown>) => void;
-  /** Reports tolerated storage failures; `afterAnswer` when the request's log line is already written. */
-  onStoreError: (operation: string, afterAnswer?: boolean) => void;
+  /** Reports a tolerated storage failure. */
+  onStoreError: (operation: string) => void;
 }
 
 export interface DedupeKey {
@@ -106,8 +106,6 @@ export class Deduper {
       Deduper.storageKey(key),
       Deduper.lockName(key.scope, key.subject),
     ]);
-    // Read alongside the first claim, for the case the lock cannot be reached.
-    const kvRecord = this.#readRecord<T>(storageKey);
     const lock = new LockClient(this.#stores.locks, lockName, storageKey);
 
     const owner = crypto.randomUUID();
@@ -125,7 +123,7 @@ export class Deduper {
         // The lock is unreachable and nobody was seen holding it: KV's copy answers if it
         // has one (and no delete came after it), else add without the lock (fail open).
         this.#options.onStoreError("lock.claim");
-        const recorded = await kvRecord;
+        const recorded = await this.#readRecord<T>(storageKey);
         if (recorded && (await this.#forgottenBefore(key.scope, recorded.completed_at)) === false) {
           return this.#replay(recorded.fingerprint, recorded.result, key.fingerprint);
         }
@@ -145,8 +143,6 @@ export class Deduper {
       await sleep(POLL_INTERVAL_MS);
     }
 
-    // Surfaces a KV read failure on the request's log line; the record itself is not needed.
-    await kvRecord;
     const work = this.#attempt(lock, storageKey, owner, key.fingerprint, attempt);
     this.#options.waitUntil(work.catch(() => undefined));
     return { result: await work, replayed: false };
@@ -193,10 +189,8 @@ export class Deduper {
     );
     const record: DoneRecord<T> = { fingerprint, completed_at: Date.now(), result };
     this.#options.waitUntil(
-      this.#guard(
-        "kv.put",
-        () => this.#stores.kv.put(storageKey, JSON.stringify(record), { expirationTtl: this.#options.ttlSeconds }),
-        true,
+      this.#guard("kv.put", () =>
+        this.#stores.kv.put(storageKey, JSON.stringify(record), { expirationTtl: this.#options.ttlSeconds }),
       ),
     );
     return result;
@@ -230,11 +224,11 @@ export class Deduper {
     return record as DoneRecord<T>;
   }
 
-  async #guard(operation: string, action: () => Promise<unknown> | unknown, afterAnswer = false): Promise<void> {
+  async #guard(operation: string, action: () => Promise<unknown> | unknown): Promise<void> {
     try {
       await action();
     } catch {
-      this.#options.onStoreError(operation, afterAnswer);
+      this.#options.onStoreError(operation);
     }
   }
 }

@@ -148,6 +148,12 @@ async function readCapped(request: Request, maxBytes: number): Promise<Uint8Arra
   const declared = Number(request.headers.get("Content-Length") ?? "0");
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
   if (!request.body) return new Uint8Array();
+  // The runtime holds a body to its declared length, so a declared one is read in one go.
+  if (request.headers.has("Content-Length") && Number.isInteger(declared) && declared >= 0) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.byteLength > maxBytes) throw tooLarge();
+    return bytes;
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

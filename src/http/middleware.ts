@@ -16,31 +16,51 @@ import { AppError } from "./errors";
 /** An incoming X-Request-Id is kept when it is short and plain; otherwise one is made up. */
 export const requestIds = requestId({ limitLength: 128 });
 
-/** Sets the parsed config and the backend, and writes one JSON log line per request. */
+/**
+ * Sets the parsed config and the backend, and writes one JSON log line per
+ * request: once the answer and the work it left running (`runAfterAnswer`)
+ * are done, so a failure after the answer is on the same line.
+ */
 export const requestContext = createMiddleware<AppEnv>(async function requestContext(c, next) {
   const started = Date.now();
   const config = readConfig(c.env);
   c.set("config", config);
   c.set("backend", sharedBackend(c.env, config));
   c.set("log", {});
+  c.set("lateWork", []);
   await next();
   // Dify decodes by the declared charset and guesses without one.
   const type = c.res.headers.get("Content-Type");
   if (type?.startsWith("application/json") && !/charset=/i.test(type))
     c.header("Content-Type", `${type}; charset=utf-8`);
   // Tokens, keys and message contents never reach this line.
-  console.log(
-    JSON.stringify({
-      request_id: c.var.requestId,
-      method: c.req.method,
-      route: c.req.routePath,
-      status: c.res.status,
-      duration_ms: Date.now() - started,
-      backend: c.var.backend.kind,
-      ...c.var.log,
-    }),
-  );
+  const line = {
+    request_id: c.var.requestId,
+    method: c.req.method,
+    route: c.req.routePath,
+    status: c.res.status,
+    duration_ms: Date.now() - started,
+    backend: c.var.backend.kind,
+  };
+  const writeLine = () => console.log(JSON.stringify({ ...line, ...c.var.log }));
+  if (c.var.lateWork.length === 0) writeLine();
+  else c.executionCtx.waitUntil(settled(c.var.lateWork).then(writeLine));
 });
+
+/** Keeps `work` running after the answer (a caller that hangs up does not cancel it); the log line waits for it. */
+export function runAfterAnswer(c: Context<AppEnv>, work: Promise<unknown>): void {
+  c.var.lateWork.push(work);
+  c.executionCtx.waitUntil(work);
+}
+
+/** Waits until every promise in `pending` has settled, including those added meanwhile. */
+async function settled(pending: Promise<unknown>[]): Promise<void> {
+  for (let seen = 0; seen < pending.length;) {
+    const batch = pending.slice(seen);
+    seen = pending.length;
+    await Promise.allSettled(batch);
+  }
+}
 
 /**
  * Checks the caller token on protected routes (see auth.ts for the accepted

@@ -59,9 +59,8 @@ function idOf(value: unknown): string | null {
 /** Epoch milliseconds as ISO 8601; a time `Date` cannot hold (1e20, say) is unknown, not an error. */
 function isoTime(value: unknown): string | null {
   const ms = num(value);
-  if (ms === undefined) return null;
-  const date = new Date(ms);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+  // Date holds ±8.64e15 ms; past that a time is unknown, not an error.
+  return ms === undefined || Math.abs(ms) > 8.64e15 ? null : new Date(ms).toISOString();
 }
 
 /** MemOS item fields differ by list; take the first that holds text. */
