@@ -90,6 +90,17 @@ describe("embedded store: one rowid range per user", () => {
     expect(best).not.toContain("heron for someone else");
   });
 
+  it("finds a rare word's old memory through the index when newer memories match a common word", async () => {
+    const store = indexed();
+    await addTo(store, "crowd", "jasmine tea in Kyoto");
+    await addTo(store, "crowd", ...Array.from({ length: 30 }, (_, i) => `morning walk number ${i}`));
+    const found = await contentsFound(store, { user_id: "crowd", query: "jasmine morning", memory_limit_number: 3 });
+    expect(found).toHaveLength(3);
+    expect(found[0]).toBe("jasmine tea in Kyoto");
+    // The common word's matches come newest first.
+    expect(found.slice(1)).toEqual(["morning walk number 29", "morning walk number 28"]);
+  });
+
   it("fails the whole add, storing nothing, when a user's range is full", async () => {
     const store = scanned();
     await addTo(store, "full", "first");
