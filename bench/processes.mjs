@@ -60,13 +60,28 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   });
 }
 
+/**
+ * wrangler dev records every request's spans (its fetches, KV, D1 and Durable
+ * Object calls, log lines) into a local SQLite trace store inside the runtime
+ * workerd. Production collects traces outside the Worker, and the local cost
+ * grows with the spans, so it would charge memos-edge's storage calls twice;
+ * off unless `BENCH_LOCAL_TRACING=1` (README "Reading the numbers").
+ */
+export const LOCAL_TRACING = process.env.BENCH_LOCAL_TRACING === "1";
+
 function startWrangler(args, stdio) {
   const child = spawn(process.execPath, [WRANGLER, ...args], {
     cwd: ROOT,
     detached: true,
     stdio,
     // CI: no prompts; no metrics (there is no network to send them to).
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      CI: "true",
+      NO_COLOR: "1",
+      X_LOCAL_OBSERVABILITY: String(LOCAL_TRACING),
+    },
   });
   running.add(child);
   child.once("exit", () => {
@@ -183,7 +198,7 @@ export async function startDev({ label, config, vars, persistTo, logFile }) {
     ["ignore", log, log],
   );
   closeSync(log);
-  const server = { label, child, port, url: `http://127.0.0.1:${port}`, logFile };
+  const server = { label, child, port, inspectorPort, url: `http://127.0.0.1:${port}`, logFile };
   try {
     await waitForHealth(server, `${server.url}${HEALTH_PATH}`, Date.now() + READY_TIMEOUT_MS);
     server.workerUrl = await runtimeUrl(server, inspectorPort);

@@ -13,7 +13,7 @@ import { runEmbedded } from "./embedded.mjs";
 import { measureForms } from "./forms.mjs";
 import { runMultiUser } from "./multiuser.mjs";
 import { measureStartup } from "./startup.mjs";
-import { ROOT, startDev, startUpstream, stop, stopAll, wasInterrupted } from "./processes.mjs";
+import { LOCAL_TRACING, ROOT, startDev, startUpstream, stop, stopAll, wasInterrupted } from "./processes.mjs";
 import { machine, renderReport } from "./report.mjs";
 
 /** The one asserted number: above it the run exits 1 (after the report). */
@@ -60,6 +60,7 @@ const settings = {
   sharedSearches: quick ? 30 : 100,
   startupRuns: quick ? 1 : 3,
   formRequests: quick ? 5 : 20,
+  localTracing: LOCAL_TRACING,
 };
 
 const TMP = join(ROOT, "bench", ".tmp", "run");
