@@ -101,6 +101,23 @@ describe("embedded store: one rowid range per user", () => {
     expect(found.slice(1)).toEqual(["morning walk number 29", "morning walk number 28"]);
   });
 
+  it("ranks and scores memories holding every term the same through the index as through a scan: newest first, 1", async () => {
+    const contents = ["heron by the harbour", "a heron flew over the harbour at dawn today", "harbour heron"];
+    const found = async (store: D1Backend) => {
+      await addTo(store, "both", ...contents);
+      const { data } = await store.search({ user_id: "both", query: "heron harbour", memory_limit_number: 10 });
+      await env.MEMORY_DB.prepare("DELETE FROM memories WHERE user_id = 'both'").run();
+      return (data.memory_detail_list ?? []).map((memory) => [memory.memory_value, memory.relativity]);
+    };
+    const throughIndex = await found(indexed());
+    expect(throughIndex).toEqual([
+      ["harbour heron", 1],
+      ["a heron flew over the harbour at dawn today", 1],
+      ["heron by the harbour", 1],
+    ]);
+    expect(await found(scanned())).toEqual(throughIndex);
+  });
+
   it("fails the whole add, storing nothing, when a user's range is full", async () => {
     const store = scanned();
     await addTo(store, "full", "first");

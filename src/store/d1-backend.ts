@@ -32,7 +32,7 @@ import { ensureSchema } from "./schema";
 const DEFAULT_LIMIT = 9;
 export const LOCAL_MAX_SEARCH_LIMIT = 50;
 const LOCAL_MEMORY_TYPE = "LongTermMemory";
-/** bm25 orders candidates; the final order is by relevance, so look a little past the limit. */
+/** Candidates come newest first (a scan's: most terms first); the final order is by relevance, so look past the limit. */
 const CANDIDATE_FACTOR = 4;
 
 interface Found {
@@ -145,7 +145,8 @@ interface MemoryRow {
   tags: string;
   created_at: number;
   title: string | null;
-  rank: number;
+  /** bm25 (lower is better) where the query computed it; null where it did not. */
+  rank: number | null;
 }
 
 /** Conditions the store can honour from MemOS's search fields and `filter`. */
@@ -280,10 +281,14 @@ export class D1Backend implements MemoryBackend {
     // No terms to look for, or a user without memories: nothing to search.
     const stages = range === null ? [] : searchStages(plan, range, this.#limits);
     const found = new Map<string, Found>();
+    // bm25 only tells apart memories holding some of the terms; one holding every term scores
+    // its coverage, as a scanned one does.
     const score = (hit: Found, bestRank: number) =>
-      stages[0]?.kind === "fts" ? relevance(hit.coverage, hit.row.rank, bestRank) : round(hit.coverage);
+      stages[0]?.kind === "fts" && hit.row.rank !== null
+        ? relevance(hit.coverage, hit.row.rank, bestRank)
+        : round(hit.coverage);
     const ranked = () => {
-      const bestRank = Math.min(0, ...[...found.values()].map(({ row }) => row.rank));
+      const bestRank = Math.min(0, ...[...found.values()].map(({ row }) => row.rank ?? 0));
       // Stable sort: among equal scores the SQL order (newest first) stands.
       return [...found.values()]
         .map((hit) => ({ ...hit, relativity: score(hit, bestRank) }))
@@ -309,12 +314,13 @@ export class D1Backend implements MemoryBackend {
       if (stage.kind === "fts") {
         // Newest first: FTS5 then walks its doclists backwards and stops at the limit, where
         // ordering by bm25 would score every match of a common word (40 ms vs 4 ms for a
-        // four-word query over 100k memories; bench/README.md "Embedded store"). bm25 is then
-        // computed for the rows returned only. All terms together, or each term on its own,
-        // so a rare term's older matches are not crowded out by a common term's newer ones.
+        // four-word query over 100k memories; bench/README.md "Embedded store"). All terms
+        // together, or each term on its own, so a rare term's older matches are not crowded
+        // out by a common term's newer ones; bm25 (whose IDF reads each term's whole doclist,
+        // half the cost of a typical query) only for the latter, where it ranks the rare term up.
         // CROSS JOIN keeps the FTS index as the outer loop: with the user's index first,
         // SQLite would run the MATCH once per row of the user (seconds at 100k rows).
-        const sql = `SELECT ${columns}, bm25(memories_fts) AS rank
+        const sql = `SELECT ${columns}, ${stage.every ? "NULL" : "bm25(memories_fts)"} AS rank
           FROM memories_fts CROSS JOIN memories m ON m.rowid = memories_fts.rowid
           WHERE memories_fts MATCH ? AND memories_fts.rowid BETWEEN ? AND ? AND ${where.join(" AND ")}
           ORDER BY memories_fts.rowid DESC LIMIT ?`;
