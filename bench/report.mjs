@@ -335,7 +335,11 @@ export function renderReport({ machine: m, settings, targets, cloud, embedded, s
     `Machine: ${m.cpu}, ${m.cores} cores · Node ${m.node} · wrangler ${m.wrangler} · workerd ${m.workerd}`,
     "",
     `Settings: ${settings.connections} connections, ${settings.durationS} s per load run after ${settings.warmupS} s warm-up, ` +
-      `then ${settings.oneAtATime} requests one at a time; upstream latency ${settings.latencies.join(" and ")} ms; ` +
+      `then ${settings.oneAtATime} requests one at a time; upstream latency ${settings.latencies.join(" and ")} ms` +
+      (settings.rounds > 1
+        ? ` (at ${settings.latencies[0]} ms each figure the median of ${settings.rounds} rounds, the targets alternated)`
+        : "") +
+      "; " +
       `embedded store: ${settings.searches} searches one at a time after ${settings.warmupSearches} warm-up, sizes ${settings.sizes.map(kilo).join(", ")}; ` +
       `shared store: ${settings.sharedUsers} users, ${settings.sharedSearches} searches per user; startup: ${settings.startupRuns} profiles per Worker; ` +
       `wrangler dev's local tracing ${settings.localTracing ? "on (`BENCH_LOCAL_TRACING=1`)" : "off (README: Reading the numbers)"}.`,

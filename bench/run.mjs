@@ -52,6 +52,8 @@ const settings = {
   connections: Number(process.env.BENCH_CONNECTIONS ?? 10),
   oneAtATime: Number(process.env.BENCH_ONE_AT_A_TIME ?? (quick ? 20 : 100)),
   latencies: list(process.env.BENCH_LATENCIES_MS, [0, 50]),
+  // Rounds of each case at the first latency (the judged one); each figure is the median.
+  rounds: Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3)),
   sizes: list(process.env.BENCH_SIZES, quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]),
   searches: Number(process.env.BENCH_SEARCHES ?? (quick ? 50 : 200)),
   warmupSearches: quick ? 10 : 20,
