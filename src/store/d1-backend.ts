@@ -324,7 +324,7 @@ export class D1Backend implements MemoryBackend {
           FROM memories_fts CROSS JOIN memories m ON m.rowid = memories_fts.rowid
           WHERE memories_fts MATCH ? AND memories_fts.rowid BETWEEN ? AND ? AND ${where.join(" AND ")}
           ORDER BY memories_fts.rowid DESC LIMIT ?`;
-        const quoted = plan.terms.map((term) => `"${term.replaceAll('"', '""')}"`);
+        const quoted = stage.terms.map((term) => `"${term.replaceAll('"', '""')}"`);
         const matches = stage.every ? [quoted.join(" AND ")] : quoted;
         const statement = this.#db.prepare(sql);
         const answers = await this.#db.batch<MemoryRow>(
