@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { cloudCases, proxiedTargets, queuedCase, queuedTarget, targets } from "./cases.mjs";
-import { drive, percentile, sequential } from "./load.mjs";
+import { drive, interleaved, percentile } from "./load.mjs";
 import { cpuMs, workerdProcesses } from "./processes.mjs";
 
 /** One request, awaited; returns the parsed answer. */
@@ -130,11 +130,10 @@ async function delivery({ server, upstream, prefix, accepted, duringLoad, offset
 }
 
 /**
- * Warm-up, requests one at a time (the latency a single caller sees, without
- * queueing), then one load run with the workerd CPU read around it.
+ * Warm-up (JIT, connection pools and isolate start-up are not what we
+ * measure); returns what the later phases send.
  */
-async function measure({ servers, target, kase, latencyMs, durationS, warmupS, connections, oneAtATime }) {
-  const started = performance.now();
+async function prepare({ servers, target, kase, warmupS, connections }) {
   const request = kase[target.request];
   const load = { url: `${target.url}${request.path}`, headers: target.headers, body: request.body, connections };
   // The duplicate-add case needs its first add completed before the load.
@@ -143,20 +142,22 @@ async function measure({ servers, target, kase, latencyMs, durationS, warmupS, c
     await servers.upstream.takeStats();
     await checkQueued(target, request);
   }
-  // JIT, connection pools and isolate start-up are not what we measure.
   const warm = await drive({ ...load, durationS: warmupS });
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-
+  await sleep(SETTLE_MS);
   const init = () => ({
     method: "POST",
     headers: { "content-type": "application/json", ...target.headers },
     body: typeof request.body === "function" ? request.body() : request.body,
   });
-  const single = await sequential({ count: oneAtATime, request: () => [load.url, init()] });
+  return { target, kase, load, warmed: warm.requests, single: () => [load.url, init()] };
+}
 
+/** The load run of a prepared target, with the workerd CPU read around it; `single` is its one-at-a-time summary. */
+async function loadRun({ servers, prepared, single, latencyMs, durationS, started }) {
+  const { target, kase, load } = prepared;
   if (kase.queued) {
     // The queue must be empty before the load run, so its deliveries and lags are the load's own.
-    const before = 1 + warm.requests + single.requests;
+    const before = 1 + prepared.warmed + single.requests;
     const { reached } = await drain(servers.upstream, "q-", before);
     // Reported, not asserted (the load run's own delivery is what the Targets table judges).
     if (reached < before)
@@ -183,6 +184,7 @@ async function measure({ servers, target, kase, latencyMs, durationS, warmupS, c
       duringLoad: arrived(upstreamCalls, kase.conversations("load")),
       offset,
     }));
+  await sleep(SETTLE_MS);
   return {
     latencyMs,
     case: kase.name,
@@ -194,6 +196,26 @@ async function measure({ servers, target, kase, latencyMs, durationS, warmupS, c
     // The queued case's wall time (its drains included), for the bench's total run time.
     ...(queue && { delivery: { ...queue, caseS: (performance.now() - started) / 1000 } }),
   };
+}
+
+/**
+ * One case against `targets` side by side: each warmed up, then their requests
+ * one at a time interleaved (the latency a single caller sees, without
+ * queueing, every target sampled at the same moments), then a load run each.
+ */
+async function measure({ servers, targets, kase, latencyMs, durationS, warmupS, connections, oneAtATime }) {
+  const started = performance.now();
+  const prepared = [];
+  for (const target of targets) prepared.push(await prepare({ servers, target, kase, warmupS, connections }));
+  const singles = await interleaved({
+    count: oneAtATime,
+    requests: Object.fromEntries(prepared.map((p) => [p.target.name, p.single])),
+  });
+  const rows = [];
+  for (const p of prepared) {
+    rows.push(await loadRun({ servers, prepared: p, single: singles[p.target.name], latencyMs, durationS, started }));
+  }
+  return rows;
 }
 
 function describe(row) {
@@ -238,23 +260,23 @@ export function medianRow(rounds) {
 
 export async function runCloud({ servers, latencies, rounds, durationS, warmupS, connections, oneAtATime, log }) {
   const rows = [];
+  const options = { servers, durationS, warmupS, connections, oneAtATime };
   const run = async (target, kase, latencyMs) => {
-    const row = await measure({ servers, target, kase, latencyMs, durationS, warmupS, connections, oneAtATime });
+    const [row] = await measure({ ...options, targets: [target], kase, latencyMs });
     rows.push(row);
     log(describe(row));
   };
   for (const [index, latencyMs] of latencies.entries()) {
     await servers.upstream.setLatency(latencyMs);
-    // The targets are judged at the first latency: its rounds alternate the targets, so a
+    // The targets are judged at the first latency: each round measures every target, so a
     // slow moment of this shared machine lands in one round of each, not in one target.
     const roundsHere = index === 0 ? rounds : 1;
     for (const kase of cloudCases(`${latencyMs}ms`)) {
       const measured = new Map();
       for (let round = 1; round <= roundsHere; round++) {
-        for (const target of targets(servers)) {
-          const row = await measure({ servers, target, kase, latencyMs, durationS, warmupS, connections, oneAtATime });
+        for (const row of await measure({ ...options, targets: targets(servers), kase, latencyMs })) {
           log(`${describe(row)}${roundsHere > 1 ? `  (round ${round} of ${roundsHere})` : ""}`);
-          measured.set(target.name, [...(measured.get(target.name) ?? []), row]);
+          measured.set(row.target, [...(measured.get(row.target) ?? []), row]);
         }
       }
       for (const list of measured.values()) rows.push(medianRow(list));

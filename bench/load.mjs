@@ -1,5 +1,5 @@
 /**
- * Load runs with autocannon, and sequential latency samples with fetch.
+ * Load runs with autocannon, and one-at-a-time latency samples with fetch.
  *
  * Autocannon keeps whole-millisecond histograms; the targets are about
  * fractions of a millisecond, so latencies are taken from its per-response
@@ -55,22 +55,37 @@ export async function drive({ url, headers, body, connections, durationS }) {
   };
 }
 
+/** One request, timed: its latency in ms, or null when it failed. */
+async function timed([url, init]) {
+  const t0 = performance.now();
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+  const ok = response?.ok === true;
+  await response?.arrayBuffer();
+  return ok ? performance.now() - t0 : null;
+}
+
 /**
- * `count` requests one after another (no concurrency): the latency one caller
- * sees. `request(i)` returns fetch's `[url, init]` for the i-th request.
+ * The i-th request of every target, then the (i+1)-th, one request at a time:
+ * targets compared this way see the same machine at the same moment, so a
+ * drift in its speed (another process, a CPU clock) lands on all of them alike.
+ * The order within a turn rotates, so no target always follows another.
+ * `requests` maps a target's name to its `request(i)`; returns a summary per name.
  */
-export async function sequential({ count, request }) {
-  const latencies = [];
-  let failures = 0;
+export async function interleaved({ count, requests }) {
+  const names = Object.keys(requests);
+  const latencies = Object.fromEntries(names.map((name) => [name, []]));
+  const failures = Object.fromEntries(names.map((name) => [name, 0]));
   const started = performance.now();
   for (let i = 0; i < count; i++) {
-    const t0 = performance.now();
-    const [url, init] = request(i);
-    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
-    const ok = response?.ok === true;
-    await response?.arrayBuffer();
-    if (ok) latencies.push(performance.now() - t0);
-    else failures += 1;
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(i + k) % names.length];
+      const latency = await timed(requests[name](i));
+      if (latency === null) failures[name] += 1;
+      else latencies[name].push(latency);
+    }
   }
-  return { ...summarize(latencies, (performance.now() - started) / 1000), failures };
+  const seconds = (performance.now() - started) / 1000;
+  return Object.fromEntries(
+    names.map((name) => [name, { ...summarize(latencies[name], seconds), failures: failures[name] }]),
+  );
 }

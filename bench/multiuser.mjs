@@ -2,42 +2,19 @@
  * The shared multi-user store (issue 15): one user's search in a store of
  * many users × many memories, against the same search in a store holding
  * only that user; and a brand-new user with one memory, the same way. Stores
- * are seeded straight into the local D1 file (seed.mjs `seedDirect`).
+ * are seeded straight into the local D1 file (seed.mjs `seedDirect`), then all
+ * are served at once and the same searches go to each in turn.
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { EDGE_TOKEN } from "./cases.mjs";
-import { sequential } from "./load.mjs";
+import { interleaved } from "./load.mjs";
 import { startDev, stop } from "./processes.mjs";
 import { d1File, migrate, seedDirect } from "./seed.mjs";
 import { prng, queries } from "./text.mjs";
 
 const MEMORIES_PER_USER = 1_000;
 const NEW_USER = "mu-new";
-
-/** Serves the store under `persistTo` and times `searches` searches for each of `userIds`. */
-async function timeSearches({ config, persistTo, logFile, label, userIds, searches, warmup }) {
-  const server = await startDev({ label, config, vars: { AUTH_TOKENS: EDGE_TOKEN }, persistTo, logFile });
-  try {
-    const texts = queries(prng(1), warmup + searches);
-    const results = {};
-    for (const userId of userIds) {
-      const request = (offset) => (i) => [
-        `${server.workerUrl}/v1/search`,
-        {
-          method: "POST",
-          headers: { authorization: `Bearer ${EDGE_TOKEN}`, "content-type": "application/json" },
-          body: JSON.stringify({ user_id: userId, query: texts[offset + i], top_k: 20 }),
-        },
-      ];
-      await sequential({ count: warmup, request: request(0) });
-      results[userId] = await sequential({ count: searches, request: request(warmup) });
-    }
-    return results;
-  } finally {
-    await stop(server.child);
-  }
-}
 
 export async function runMultiUser({ config, dir, users, searches, warmup, log }) {
   const measured = `mu-${Math.floor(users / 2)}`;
@@ -59,22 +36,51 @@ export async function runMultiUser({ config, dir, users, searches, warmup, log }
     const seedSeconds = (performance.now() - started) / 1000;
     const rows = store.users.reduce((sum, u) => sum + u.count, 0);
     const bytes = statSync(d1File(db.persistTo)).size;
-    const results = await timeSearches({
-      config,
-      persistTo: db.persistTo,
-      logFile: join(dir, `multiuser-${store.name.replace(" ", "-")}.log`),
-      label: `multi-user ${store.name}`,
-      userIds: store.measure,
-      searches,
-      warmup,
-    });
-    out.stores[store.name] = { rows, bytes, seedSeconds, results };
-    for (const [userId, r] of Object.entries(results)) {
-      log(
-        `  ${store.name.padEnd(9)} (${rows} rows, seeded in ${seedSeconds.toFixed(1)} s)  ${userId.padEnd(8)} p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms` +
-          (r.failures > 0 ? `  ${r.failures} failed` : ""),
-      );
+    out.stores[store.name] = { rows, bytes, seedSeconds, persistTo: db.persistTo, results: {} };
+  }
+
+  // Every store served at once, the same searches sent to each in turn (load.mjs `interleaved`).
+  const servers = [];
+  try {
+    for (const store of stores) {
+      const label = `multi-user ${store.name}`;
+      const { persistTo } = out.stores[store.name];
+      const logFile = join(dir, `multiuser-${store.name.replace(" ", "-")}.log`);
+      servers.push(await startDev({ label, config, vars: { AUTH_TOKENS: EDGE_TOKEN }, persistTo, logFile }));
     }
+    const texts = queries(prng(1), warmup + searches);
+    const requests = (offset) =>
+      Object.fromEntries(
+        stores.flatMap((store, index) =>
+          store.measure.map((userId) => [
+            `${store.name}/${userId}`,
+            (i) => [
+              `${servers[index].workerUrl}/v1/search`,
+              {
+                method: "POST",
+                headers: { authorization: `Bearer ${EDGE_TOKEN}`, "content-type": "application/json" },
+                body: JSON.stringify({ user_id: userId, query: texts[offset + i], top_k: 20 }),
+              },
+            ],
+          ]),
+        ),
+      );
+    await interleaved({ count: warmup, requests: requests(0) });
+    const results = await interleaved({ count: searches, requests: requests(warmup) });
+    for (const store of stores) {
+      const summary = out.stores[store.name];
+      delete summary.persistTo;
+      for (const userId of store.measure) {
+        const r = results[`${store.name}/${userId}`];
+        summary.results[userId] = r;
+        log(
+          `  ${store.name.padEnd(9)} (${summary.rows} rows, seeded in ${summary.seedSeconds.toFixed(1)} s)  ${userId.padEnd(8)} p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms` +
+            (r.failures > 0 ? `  ${r.failures} failed` : ""),
+        );
+      }
+    }
+  } finally {
+    await Promise.all(servers.map((server) => stop(server.child)));
   }
   return out;
 }

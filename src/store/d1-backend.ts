@@ -326,9 +326,12 @@ export class D1Backend implements MemoryBackend {
           ORDER BY memories_fts.rowid DESC LIMIT ?`;
         const quoted = stage.terms.map((term) => `"${term.replaceAll('"', '""')}"`);
         const matches = stage.every ? [quoted.join(" AND ")] : quoted;
+        // Rows holding every term all score 1 and come newest first, so the first `limit` are
+        // the answer; short terms, which the index does not check, could tell them apart.
+        const take = stage.every && plan.shortTerms.length === 0 ? limit : candidates;
         const statement = this.#db.prepare(sql);
         const answers = await this.#db.batch<MemoryRow>(
-          matches.map((match) => statement.bind(match, ...bounds, ...params, candidates)),
+          matches.map((match) => statement.bind(match, ...bounds, ...params, take)),
         );
         rows = answers.flatMap((answer) => answer.results);
       } else {
